@@ -1,0 +1,26 @@
+# Two commands do all set-up on a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The CPU wheel of this exact release lies on disk on our machines; an open range may pull a CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: demo test venv clean
+
+$(BIN)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e ".[chess,plot,dev]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	$(BIN)/loopzoo demo
+
+test: venv
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,151 @@
+"""The ``loopzoo`` command line: list, info, solve (and subcommands added by other modules)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import LoopzooError
+
+EPILOG = """\
+Model names are {task}-{recall}-{norm}, e.g. sudoku-internal-recall-outernorm:
+  task    prefix-sums | sudoku | chess
+  recall  no-recall | recall | internal-recall
+  norm    prenorm | perinorm | outernorm | gru
+plus {task}-fixed15, the 15-layer untied baseline.
+
+examples:
+  loopzoo list 'sudoku-*'
+  loopzoo info prefix-sums-internal-recall-outernorm
+  loopzoo solve prefix-sums-internal-recall-outernorm 0110100 --weights runs/ps --iters 40
+"""
+
+# Modules that add subcommands: each has ``add_parser(subparsers)``; absent ones are skipped.
+SUBCOMMAND_MODULES = ("loopzoo.data.cli", "loopzoo.train.cli", "loopzoo.hub_cli", "loopzoo.analysis.cli", "loopzoo.demo")
+
+
+def _list(args: argparse.Namespace) -> int:
+    from . import list_models
+    from .registry import REGISTRIES
+
+    if args.kind == "models":
+        names = list_models(args.pattern)
+    else:
+        import fnmatch
+
+        names = [n for n in REGISTRIES[args.kind].names() if not args.pattern or fnmatch.fnmatchcase(n, args.pattern)]
+    registry = REGISTRIES[args.kind]
+    for name in names:
+        print(f"{name:45s} {registry.source(name)}" if args.source else name)
+    if not names:
+        print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from . import config_for, load
+    from .registry import models
+
+    if args.name in models.names():
+        config = config_for(args.name)
+        source = models.source(args.name)
+    else:
+        model = load(args.name)
+        config, source = model.config, args.name
+    from .model import build
+
+    model = build(config)
+    print(f"name:        {config.name or args.name}")
+    print(f"source:      {source}")
+    print(f"task:        {config.task}  (example input: {model.task.example})")
+    print(f"parameters:  {model.num_parameters():,}")
+    print("config:      " + json.dumps(config.to_dict(), sort_keys=True))
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from . import create, load
+
+    if args.weights:
+        model = load(args.weights)
+    elif args.random_init:
+        overrides = {"width": args.width} if args.width else {}
+        model = create(args.name, **overrides)
+        print("note: random weights (--random-init); answers are meaningless", file=sys.stderr)
+    else:
+        model = load(args.name)
+    answers = model.solve(list(args.inputs), iters=args.iters, device=args.device)
+    for answer in answers:
+        print(str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loopzoo",
+        description="Looped transformers: list, inspect, train and run weight-tied models.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"loopzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list model names (or other components)", description="List registered names.")
+    p.add_argument("pattern", nargs="?", help="shell glob, e.g. 'sudoku-*'")
+    p.add_argument("--kind", default="models", choices=["models", "tasks", "recalls", "norms", "cells", "halting"],
+                   help="which registry to list (default: models)")
+    p.add_argument("--source", action="store_true", help="show where each name comes from (built-in or plugin)")
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("info", help="show a model's configuration", description="Show the config of a name or checkpoint.")
+    p.add_argument("name", help="a model name or a checkpoint directory")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("solve", help="answer puzzles with a model",
+                       description="Solve inputs: sudoku strings (81 chars, '.' blank), FENs, or bit strings.")
+    p.add_argument("name", help="a model name or a checkpoint directory")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="one or more task inputs")
+    p.add_argument("--iters", type=int, default=None, help="loop iterations (default: the model's)")
+    p.add_argument("--weights", metavar="DIR", help="checkpoint directory to load")
+    p.add_argument("--random-init", action="store_true", help="use random weights (to try the API without a checkpoint)")
+    p.add_argument("--width", type=int, help="width for --random-init (default: the paper's 256)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    p.set_defaults(func=_solve)
+
+    import importlib
+
+    for module in SUBCOMMAND_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except LoopzooError as exc:
+        print(f"loopzoo: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("loopzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Small registered building blocks: recall modes, norm placements, attention cells."""

@@ -1,0 +1,72 @@
+"""Norm placements (SPEC section 3): which of the three slots of a sub-layer hold an RMSNorm.
+
+For a branch ``f`` (attention or MLP) a sub-layer step is ``s <- N3(R(s, N2(f(N1(s)))))``:
+N1 normalizes the branch input, N2 its output, N3 the state after the residual add ``R``.
+One module per slot is shared by the attention and the MLP sub-layer, as in the paper's code.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..registry import norms
+
+
+class NormPlacement(nn.Module):
+    """The slots N1, N2, N3 and the residual ``R(s, v) = s + v``."""
+
+    def __init__(self, width: int, n1: bool, n2: bool, n3: bool):
+        super().__init__()
+        self.n1 = nn.RMSNorm(width) if n1 else nn.Identity()
+        self.n2 = nn.RMSNorm(width) if n2 else nn.Identity()
+        self.n3 = nn.RMSNorm(width) if n3 else nn.Identity()
+
+    def residual(self, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return s + v
+
+    def update(self, s: torch.Tensor, branch_out: torch.Tensor) -> torch.Tensor:
+        """``N3(R(s, N2(branch_out)))``: the state after one sub-layer."""
+        return self.n3(self.residual(s, self.n2(branch_out)))
+
+
+class GRUResidual(NormPlacement):
+    """Peri-norm slots with a gated residual: ``R(s, v) = GRUCell(input=v, hidden=s)``."""
+
+    def __init__(self, width: int):
+        super().__init__(width, n1=True, n2=True, n3=False)
+        self.gru = nn.GRUCell(width, width)
+        nn.init.xavier_uniform_(self.gru.weight_ih)
+        for gate in self.gru.weight_hh.chunk(3, dim=0):  # reset, update, new
+            nn.init.orthogonal_(gate)
+        nn.init.zeros_(self.gru.bias_ih)
+        nn.init.zeros_(self.gru.bias_hh)
+        with torch.no_grad():
+            self.gru.bias_ih[width : 2 * width].fill_(1.0)  # update gate: start close to "keep s"
+
+    def residual(self, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        shape = s.shape  # [B, L, D]
+        return self.gru(v.reshape(-1, shape[-1]), s.reshape(-1, shape[-1])).view(shape)
+
+
+@norms.register("prenorm")
+def prenorm(width: int) -> NormPlacement:
+    """N1 = RMSNorm: the usual pre-norm transformer."""
+    return NormPlacement(width, n1=True, n2=False, n3=False)
+
+
+@norms.register("perinorm")
+def perinorm(width: int) -> NormPlacement:
+    """N1 and N2 = RMSNorm: the branch input and output are normalized."""
+    return NormPlacement(width, n1=True, n2=True, n3=False)
+
+
+@norms.register("outernorm")
+def outernorm(width: int) -> NormPlacement:
+    """N3 = RMSNorm: post-norm on the state after every residual add, so ||s_t|| stays fixed."""
+    return NormPlacement(width, n1=False, n2=False, n3=True)
+
+
+@norms.register("gru")
+def gru(width: int) -> NormPlacement:
+    """Peri-norm branches with a GRU cell as the residual."""
+    return GRUResidual(width)

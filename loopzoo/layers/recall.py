@@ -1,0 +1,62 @@
+"""Recall modes (SPEC section 2): how the input embedding ``e`` re-enters every iteration.
+
+A recall module has two hooks that the block calls:
+``before(s, e)`` on the state before the block, and ``inject(h, e)`` on each branch input
+``h = N1(s)``. ``Wx`` (state) and ``Wh`` (input) are ``Linear(d, d)`` with bias.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..registry import recalls
+
+
+class NoRecall(nn.Module):
+    """The block is autonomous; the input enters only through ``s_0 = e``."""
+
+    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return s
+
+    def inject(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return h
+
+
+class StandardRecall(NoRecall):
+    """External recall: ``u = Wx s + Wh e`` replaces the state before the block."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.wx = nn.Linear(width, width)
+        self.wh = nn.Linear(width, width)
+
+    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return self.wx(s) + self.wh(e)
+
+
+class InternalRecall(StandardRecall):
+    """Internal recall: each branch sees ``Wx N1(s) + Wh e``; the residual stream carries ``s``."""
+
+    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return s
+
+    def inject(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return self.wx(h) + self.wh(e)
+
+
+@recalls.register("none")
+def none(width: int) -> NoRecall:
+    """No recall (model names say ``no-recall``)."""
+    return NoRecall()
+
+
+@recalls.register("recall")
+def recall(width: int) -> StandardRecall:
+    """Standard ("external") recall before the block."""
+    return StandardRecall(width)
+
+
+@recalls.register("internal-recall")
+def internal_recall(width: int) -> InternalRecall:
+    """The paper's internal recall inside each sub-layer."""
+    return InternalRecall(width)

@@ -1,0 +1,60 @@
+"""Rotary position embedding over a task's grid axes (SPEC section 1).
+
+For ``n`` axes, each axis gets ``head_dim / (2n)`` frequencies ``theta_k = base^(-k/K)``;
+the angle is the integer cell coordinate times ``theta_k``; adjacent pairs of channels
+``(x_2i, x_2i+1)`` are rotated. Tables are cached per (length, device, dtype).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def grid_coords(grid: tuple[int, ...], length: int) -> torch.Tensor:
+    """Integer coordinates ``[L, n_axes]`` of a row-major grid (1-D positions if ``grid`` is empty)."""
+    if not grid:
+        return torch.arange(length).unsqueeze(1)
+    if math.prod(grid) != length:
+        raise ValueError(f"sequence of {length} tokens does not fill the grid {grid}")
+    idx = torch.arange(length)
+    coords = []
+    for size in reversed(grid):
+        coords.append(idx % size)
+        idx = idx // size
+    return torch.stack(coords[::-1], dim=1)
+
+
+class Rotary(nn.Module):
+    """Cos/sin tables for ``head_dim`` channels over ``len(grid)`` axes (1 axis if no grid)."""
+
+    def __init__(self, head_dim: int, grid: tuple[int, ...] = (), base: float = 10000.0):
+        super().__init__()
+        self.grid = tuple(grid)
+        n_axes = max(1, len(self.grid))
+        k_max = head_dim // (2 * n_axes)
+        if k_max < 1:
+            raise ValueError(f"head size {head_dim} is too small for rotary over {n_axes} axes")
+        self.head_dim = head_dim
+        self.register_buffer("theta", base ** (-torch.arange(k_max, dtype=torch.float64) / k_max), persistent=False)
+        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def tables(self, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``cos, sin`` of shape ``[L, head_dim/2]``; pairs beyond the axes' share are not rotated."""
+        key = (length, device, dtype)
+        cached = self._cache.get(key)
+        if cached is None:
+            coords = grid_coords(self.grid, length).to(torch.float64)  # [L, n]
+            angles = (coords[:, :, None] * self.theta).flatten(1)  # [L, n*K]
+            pad = self.head_dim // 2 - angles.shape[1]
+            angles = torch.nn.functional.pad(angles, (0, pad))
+            cached = (angles.cos().to(device, dtype), angles.sin().to(device, dtype))
+            self._cache[key] = cached
+        return cached
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate adjacent channel pairs of ``x [B, H, L, hd]`` by the angles in ``cos, sin [L, hd/2]``."""
+    a, b = x[..., 0::2], x[..., 1::2]  # [B, H, L, hd/2]
+    return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
