@@ -71,7 +71,7 @@ def read_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
 
 def load(directory: str | Path, device: str | None = None):
     """Build the model of a checkpoint directory and load its weights strictly."""
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from .model import build
@@ -88,7 +88,7 @@ def load(directory: str | Path, device: str | None = None):
         raise CheckpointError(f"{weights}: sha256 does not match config.json (file corrupted or replaced)")
     try:
         tensors = load_file(weights)
-    except (SafetensorsError, OSError, ValueError, RuntimeError) as exc:
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{weights} is not a valid safetensors file: {exc}") from None
     model = build(config)
     own = model.state_dict()

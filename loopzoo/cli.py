@@ -72,7 +72,7 @@ def _solve(args: argparse.Namespace) -> int:
     if args.weights:
         model = load(args.weights)
     elif args.random_init:
-        overrides = {"width": args.width} if args.width else {}
+        overrides = {k: v for k, v in (("width", args.width), ("heads", args.heads)) if v}
         model = create(args.name, **overrides)
         print("note: random weights (--random-init); answers are meaningless", file=sys.stderr)
     else:
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", metavar="DIR", help="checkpoint directory to load")
     p.add_argument("--random-init", action="store_true", help="use random weights (to try the API without a checkpoint)")
     p.add_argument("--width", type=int, help="width for --random-init (default: the paper's 256)")
+    p.add_argument("--heads", type=int, help="attention heads for --random-init (default: 8)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     p.set_defaults(func=_solve)
 

@@ -11,13 +11,15 @@ import math
 import torch
 from torch import nn
 
+from ..errors import ConfigError, InputError
+
 
 def grid_coords(grid: tuple[int, ...], length: int) -> torch.Tensor:
     """Integer coordinates ``[L, n_axes]`` of a row-major grid (1-D positions if ``grid`` is empty)."""
     if not grid:
         return torch.arange(length).unsqueeze(1)
     if math.prod(grid) != length:
-        raise ValueError(f"sequence of {length} tokens does not fill the grid {grid}")
+        raise InputError(f"a sequence of {length} tokens does not fill the grid {grid}")
     idx = torch.arange(length)
     coords = []
     for size in reversed(grid):
@@ -35,7 +37,10 @@ class Rotary(nn.Module):
         n_axes = max(1, len(self.grid))
         k_max = head_dim // (2 * n_axes)
         if k_max < 1:
-            raise ValueError(f"head size {head_dim} is too small for rotary over {n_axes} axes")
+            raise ConfigError(
+                f"head size {head_dim} is too small for rotary over {n_axes} axes: "
+                f"use at least {2 * n_axes} channels per head (width / heads)"
+            )
         self.head_dim = head_dim
         self.register_buffer("theta", base ** (-torch.arange(k_max, dtype=torch.float64) / k_max), persistent=False)
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}

@@ -1,0 +1,52 @@
+"""The command line, run in-process through ``main``."""
+import pytest
+
+from loopzoo.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_with_pattern_and_source(capsys):
+    code, out, _ = run(capsys, "list", "chess-*")
+    assert code == 0 and len(out.split()) == 13
+    code, out, _ = run(capsys, "list", "--kind", "norms", "--source")
+    assert code == 0 and "outernorm" in out and "built-in" in out
+    code, _, err = run(capsys, "list", "nothing-*")
+    assert code == 1 and "no models match" in err
+
+
+def test_info(capsys):
+    code, out, _ = run(capsys, "info", "sudoku-internal-recall-outernorm")
+    assert code == 0 and "parameters:" in out and '"recall": "internal-recall"' in out
+
+
+def test_solve_random_init_and_errors(capsys, tmp_path):
+    code, out, err = run(capsys, "solve", "prefix-sums-recall-prenorm", "0110", "111", "--random-init", "--width", "16", "--heads", "2", "--iters", "2")
+    assert code == 0 and [len(line) for line in out.split()] == [4, 3] and "random weights" in err
+    code, _, err = run(capsys, "solve", "sudoku-recall-prenorm", "123", "--random-init", "--width", "16", "--heads", "2")
+    assert code == 2 and "sudoku input 0" in err and "Traceback" not in err
+    code, _, err = run(capsys, "solve", "sudoku-recall-prenorm", "." * 81, "--random-init", "--width", "16")
+    assert code == 2 and "head size 2 is too small" in err
+    code, _, err = run(capsys, "solve", "sudoku-recall-prenorm", "." * 81)
+    assert code == 2 and "no trained weights" in err
+
+
+def test_solve_from_weights_dir(capsys, tmp_path):
+    import loopzoo
+
+    loopzoo.create("chess-recall-outernorm", width=16, heads=2).save(tmp_path)
+    code, out, _ = run(capsys, "solve", "chess", "8/8/8/4k3/8/8/8/4K2R w K - 0 1", "--weights", str(tmp_path), "--iters", "2")
+    assert code == 0 and "(" in out
+
+
+def test_help_texts(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "{task}-{recall}-{norm}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["solve", "--help"])
+    assert "--iters" in capsys.readouterr().out
