@@ -133,7 +133,8 @@ norms = Registry("norms", ("loopzoo.layers.norms",))
 cells = Registry("cells", ("loopzoo.layers.attention",))
 models = Registry("models", ("loopzoo.recipes",))
 halting = Registry("halting", ())
+datasets = Registry("datasets", ("loopzoo.data.prefix_sums", "loopzoo.data.sudoku", "loopzoo.data.chess"))
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (tasks, recalls, norms, cells, models, halting)
+    r.kind: r for r in (tasks, recalls, norms, cells, models, halting, datasets)
 }

@@ -1,0 +1,101 @@
+"""The dataset type every loader returns: natural inputs and answers, encoded once as tensors."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import DataError, LoopzooError
+
+SPLITS = ("train", "val", "test")
+ENCODE_BATCH = 2048
+
+
+def content_hash(task: str, inputs: Sequence[str], answers: Sequence[str]) -> str:
+    """sha256 hex of a split's content: the task name and every ``input,answer`` line, in order."""
+    digest = hashlib.sha256(f"loopzoo-data:{task}\n".encode())
+    for inp, ans in zip(inputs, answers):
+        digest.update(f"{inp},{ans}\n".encode())
+    return digest.hexdigest()
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise LoopzooError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)} (test = the hard split)")
+    return split
+
+
+def paper_split(easy: np.ndarray, hard: np.ndarray, split: str, n_easy: int = 50_000, n_test: int = 10_000) -> np.ndarray:
+    """Indices of ``split`` as the paper takes them (SPEC 5).
+
+    ``easy``/``hard`` are item indices in file order. Train/val = the first ``n_easy`` easy
+    items, the first 80% for train (40k/10k at full size); test = the first ``n_test`` hard ones.
+    """
+    pool = easy[:n_easy]
+    cut = int(round(0.8 * len(pool)))
+    return {"train": pool[:cut], "val": pool[cut:], "test": hard[:n_test]}[split]
+
+
+class TaskDataset(Dataset):
+    """A split of one task: ``ds[i] -> (x [L, C_in] float, y [L] long)``.
+
+    Inputs are parsed and encoded by the task once, in batches, when the dataset is built.
+    One-hot encodings are kept as uint8 (a quarter of the memory) and cast on access.
+    """
+
+    def __init__(
+        self,
+        task_name: str,
+        split: str,
+        inputs: Sequence[str],
+        answers: Sequence[str],
+        ratings: Sequence[float] | None = None,
+        source: str = "",
+    ):
+        from ..registry import tasks
+
+        if len(inputs) != len(answers):
+            raise DataError(f"{source or task_name}: {len(inputs)} inputs but {len(answers)} answers")
+        if not inputs:
+            raise DataError(f"{source or task_name}: the {split} split is empty")
+        self.task_name, self.split, self.source = task_name, split, source
+        self.task = tasks.get(task_name)()
+        self.inputs = list(inputs)
+        self.answers = list(answers)
+        self.ratings = list(ratings) if ratings is not None else None
+        self.data_hash = content_hash(task_name, self.inputs, self.answers)
+        xs, ys = [], []
+        for start in range(0, len(self.inputs), ENCODE_BATCH):
+            chunk = self.inputs[start : start + ENCODE_BATCH]
+            parsed = [self.task.parse(item, start + i) for i, item in enumerate(chunk)]
+            x = self.task.encode(parsed)  # [B, L, C_in]
+            if x.dtype.is_floating_point and bool(((x == 0) | (x == 1)).all()):
+                x = x.to(torch.uint8)
+            xs.append(x)
+            ys.append(self.task.targets(parsed, self.answers[start : start + ENCODE_BATCH]))  # [B, L]
+        self._x = torch.cat(xs)  # [N, L, C_in]
+        self.y = torch.cat(ys).long()  # [N, L]
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._x[i].float(), self.y[i]
+
+    @property
+    def x(self) -> torch.Tensor:
+        """All inputs, ``[N, L, C_in]`` float."""
+        return self._x.float()
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x [N, L, C_in] float, y [N, L] long)``: the whole split, for fast batching."""
+        return self.x, self.y
+
+    def __repr__(self) -> str:
+        return (
+            f"TaskDataset({self.task_name!r}, split={self.split!r}, n={len(self)}, "
+            f"shape={tuple(self._x.shape[1:])}, source={self.source!r}, hash={self.data_hash[:12]})"
+        )

@@ -1,0 +1,1 @@
+"""Chess data: see loopzoo.data.chess (being written)."""

@@ -1,0 +1,103 @@
+"""Reading and writing the data files: plain, ``.gz``, ``.xz`` or ``.zst`` CSV.
+
+Every reader checks what it reads and raises :class:`~loopzoo.errors.DataError` naming the
+file, the line and the problem. Writers are byte-deterministic (no timestamps), so the same
+content always hashes the same.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import lzma
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from ..errors import DataError
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a text file for reading, decompressing ``.gz``, ``.xz`` and ``.zst`` by suffix."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    if suffix == ".xz":
+        return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8", newline="")
+    if suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise DataError(
+                f"{path}: reading .zst files needs the zstandard package: pip install 'loopzoo[zst]' "
+                "(or decompress it first: zstd -d FILE)"
+            ) from None
+        stream = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def read_csv(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` for each data row of a CSV with a header holding ``required`` columns.
+
+    Raises :class:`DataError` on a missing column, a short row or undecodable bytes.
+    """
+    path = Path(path)
+    with open_text(path) as f:
+        try:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{path}: the file is empty (expected a header with {', '.join(required)})")
+            header = [h.strip() for h in header]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise DataError(
+                    f"{path}, line 1: missing column(s) {', '.join(missing)}; the header is {','.join(header)}"
+                )
+            for row in reader:
+                line = reader.line_num
+                if not row or row == [""]:
+                    continue
+                if len(row) < len(header):
+                    raise DataError(f"{path}, line {line}: {len(row)} fields, the header has {len(header)}")
+                yield line, dict(zip(header, row))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except (OSError, EOFError, lzma.LZMAError) as exc:  # truncated or corrupt compression
+            raise DataError(f"{path}: cannot decompress: {exc}") from None
+        except csv.Error as exc:
+            raise DataError(f"{path}: malformed CSV: {exc}") from None
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Write a CSV, compressed by suffix (``.gz`` with mtime 0, ``.xz``), reproducibly byte for byte."""
+    path = Path(path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = text.getvalue().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if path.suffix == ".gz":
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+            f.write(data)
+    elif path.suffix == ".xz":
+        tmp.write_bytes(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
+    else:
+        tmp.write_bytes(data)
+    tmp.replace(path)
