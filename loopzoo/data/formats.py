@@ -50,8 +50,10 @@ def open_text(path: str | Path) -> IO[str]:
     return open(path, encoding="utf-8", newline="")
 
 
-def read_csv(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv(path: str | Path, required: Sequence[str], progress: bool = False) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line number, row)`` for each data row of a CSV with a header holding ``required`` columns.
+
+    ``progress`` shows a bar of rows read (on a terminal only).
 
     Raises :class:`DataError` on a missing column, a short row or undecodable bytes.
     """
@@ -68,8 +70,15 @@ def read_csv(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, d
                 raise DataError(
                     f"{path}, line 1: missing column(s) {', '.join(missing)}; the header is {','.join(header)}"
                 )
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(desc=f"reading {path.name}", unit=" rows", disable=None, mininterval=2)
             for row in reader:
                 line = reader.line_num
+                if bar is not None:
+                    bar.update()
                 if not row or row == [""]:
                     continue
                 if len(row) < len(header):

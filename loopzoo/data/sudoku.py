@@ -77,13 +77,13 @@ def check_row(question: str, answer: str) -> str | None:
     return None
 
 
-def read(path: str | Path, limit: int | None = None) -> tuple[list[str], list[str], list[float]]:
+def read(path: str | Path, limit: int | None = None, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
     """``(questions, answers, ratings)`` of a sudoku-extreme style CSV, every row checked.
 
     Questions are normalised to ``.`` for blanks. Raises :class:`DataError` naming the line.
     """
     questions, answers, ratings = [], [], []
-    for line, row in read_csv(path, HEADER):
+    for line, row in read_csv(path, HEADER, progress):
         problem = check_row(row["question"], row["answer"])
         if problem is None:
             try:
