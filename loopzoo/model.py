@@ -116,9 +116,17 @@ class LoopedTransformer(nn.Module):
             yield s
 
     def forward(
-        self, x: torch.Tensor, iters: int | None = None, state: torch.Tensor | None = None
+        self, x: torch.Tensor, iters: int | None = None, state: torch.Tensor | None = None, *, no_grad_iters: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(logits [B, L, C], state [B, L, D])`` after ``iters`` iterations; keeps one state only."""
+        """``(logits [B, L, C], state [B, L, D])`` after ``iters`` iterations; keeps one state only.
+
+        ``no_grad_iters`` first runs that many iterations without gradient and detaches the state
+        (the progressive loss: gradients flow through the last ``iters`` iterations only).
+        """
+        if no_grad_iters:
+            with torch.no_grad():
+                _, state = self.forward(x, no_grad_iters, state)
+            state = state.detach()
         s = state
         for s in self.iterate(x, self.config.iters if iters is None else iters, state):
             pass

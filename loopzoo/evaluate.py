@@ -1,0 +1,100 @@
+"""Exact-match accuracy at every iteration, and the scalar diagnostics logged in training.
+
+Memory does not grow with the number of iterations: per batch, one state is kept and only a
+count of correct answers per iteration is accumulated.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass
+class Curve:
+    """Accuracy after each iteration ``1..T`` on one split."""
+
+    accuracy: np.ndarray  # [T]
+    samples: int
+    state_norm_ratio: float  # mean over samples of ||s_T|| / ||s_1||
+
+    @property
+    def final(self) -> float:
+        return float(self.accuracy[-1])
+
+    @property
+    def best(self) -> float:
+        return float(self.accuracy.max())
+
+    @property
+    def best_iter(self) -> int:
+        return int(self.accuracy.argmax()) + 1
+
+    @property
+    def overthinking(self) -> float:
+        """Best accuracy over iterations minus accuracy at the last iteration."""
+        return self.best - self.final
+
+    def at(self, iters: int) -> float:
+        return float(self.accuracy[iters - 1])
+
+    def summary(self, points: tuple[int, ...] = (1, 10, 30, 100, 300, 500)) -> dict[str, Any]:
+        shown = {str(t): round(self.at(t), 4) for t in points if t <= len(self.accuracy)}
+        return {"samples": self.samples, "final": round(self.final, 4), "best": round(self.best, 4),
+                "best_iter": self.best_iter, "overthinking": round(self.overthinking, 4),
+                "state_norm_ratio": round(self.state_norm_ratio, 4), "at": shown}
+
+
+def batches(dataset, batch_size: int, limit: int | None = None):
+    """``(x, y)`` batches over the first ``limit`` items of a dataset of ``(x [L, C], y [L])``."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    for start in range(0, n, batch_size):
+        items = [dataset[i] for i in range(start, min(start + batch_size, n))]
+        yield torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
+@torch.inference_mode()
+def accuracy_curve(model, dataset, iters: int, *, batch_size: int = 256, limit: int | None = None,
+                   device: str | torch.device | None = None, progress: bool | None = False,
+                   autocast: bool = False) -> Curve:
+    """Exact-match accuracy of ``model`` on ``dataset`` after every iteration ``1..iters``."""
+    device = torch.device(device) if device is not None else model.device
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros(iters, dtype=torch.long, device=device)
+    ratios, count = 0.0, 0
+    total = len(dataset) if limit is None else min(limit, len(dataset))
+    bar = tqdm(total=total * iters, desc="eval", unit="it·ex", disable=None if progress else True, leave=False)
+    for x, y in batches(dataset, batch_size, limit):
+        x, y = x.to(device), y.to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            e = model.embed(x)  # [B, L, D]
+            s, first = e, None
+            for t in range(iters):
+                s = model.step(s, e)
+                if first is None:
+                    first = s.float().flatten(1).norm(dim=1)
+                correct[t] += model.task.correct(model.readout(s), y).sum()
+                bar.update(len(x))
+        ratios += float((s.float().flatten(1).norm(dim=1) / first.clamp_min(1e-12)).sum())
+        count += len(x)
+    bar.close()
+    model.train(was_training)
+    return Curve((correct.double() / max(count, 1)).cpu().numpy(), count, ratios / max(count, 1))
+
+
+def recall_spectral_radius(model) -> float | None:
+    """``rho(Wx)``: largest |eigenvalue| of the state-mixing recall matrix (None without recall)."""
+    wx = getattr(model.blocks[0].recall, "wx", None)
+    if wx is None:
+        return None
+    return float(torch.linalg.eigvals(wx.weight.detach().double().cpu()).abs().max())
+
+
+def as_record(curve: Curve) -> dict[str, Any]:
+    record = asdict(curve)
+    record["accuracy"] = [round(float(a), 5) for a in curve.accuracy]
+    return record

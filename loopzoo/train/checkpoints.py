@@ -1,0 +1,108 @@
+"""Trainer checkpoints: model + optimizer + step, without pickle, written atomically.
+
+A checkpoint is a directory ``checkpoints/step-00000123/`` holding ``model.safetensors`` +
+``config.json`` (loadable by :func:`loopzoo.load`), ``optimizer.safetensors`` and
+``trainer.json``. It is assembled in a temporary directory and renamed into place, so a run
+killed at any moment leaves only complete checkpoints. The random streams of training are
+counter-based (seeded by ``(seed, step)`` and ``(seed, epoch)``), so the step restores them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .. import checkpoint
+from ..errors import CheckpointError, LoopzooWarning
+
+PREFIX = "step-"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimizer state dict into tensors (for safetensors) and JSON."""
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, entry in state["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"{pid}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, tensor in tensors.items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = tensor
+    for pid, entries in meta["scalars"].items():
+        state.setdefault(int(pid), {}).update(entries)
+    groups = meta["param_groups"]
+    for group in groups:
+        if "betas" in group:
+            group["betas"] = tuple(group["betas"])
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep: int = 2) -> Path:
+    """Write checkpoint ``step`` atomically and keep only the newest ``keep``."""
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{step:08d}"
+    tmp = root / f".tmp-{PREFIX}{step:08d}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    checkpoint.save(model, tmp, **extra)
+    tensors, meta = optimizer_state(optimizer)
+    save_file(tensors, tmp / "optimizer.safetensors")
+    (tmp / "trainer.json").write_text(json.dumps({"step": step, "optimizer": meta, **extra}, indent=1))
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    for old in sorted(root.glob(f"{PREFIX}*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def available(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, newest first."""
+    return sorted((Path(run_dir) / "checkpoints").glob(f"{PREFIX}*"), reverse=True)
+
+
+def load_latest(run_dir: Path, model, optimizer) -> dict[str, Any]:
+    """Restore ``model`` and ``optimizer`` from the newest readable checkpoint; its trainer.json.
+
+    A corrupted newest checkpoint is skipped with a warning and the previous one is used.
+    """
+    candidates = available(run_dir)
+    if not candidates:
+        raise CheckpointError(f"{run_dir} has no checkpoints to resume from")
+    for directory in candidates:
+        try:
+            loaded = checkpoint.load(directory)
+            meta = json.loads((directory / "trainer.json").read_text())
+            tensors = load_file(directory / "optimizer.safetensors")
+            model.load_state_dict(loaded.state_dict(), strict=True)
+            restore_optimizer(optimizer, tensors, meta["optimizer"])
+            return meta
+        except (CheckpointError, OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+            warnings.warn(f"checkpoint {directory} is unreadable ({exc}); trying an older one", LoopzooWarning, stacklevel=2)
+    raise CheckpointError(f"no readable checkpoint in {run_dir}")

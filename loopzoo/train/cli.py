@@ -1,0 +1,109 @@
+"""``loopzoo train NAME`` and ``python -m loopzoo.train`` (also under ``torchrun``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+OVERRIDES = ("epochs", "batch_size", "lr", "seed", "train_size", "eval_samples", "eval_iters", "eval_every",
+             "checkpoint_every", "max_steps", "max_iters", "log_every")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="a model name, e.g. prefix-sums-internal-recall-outernorm")
+    p.add_argument("--out", metavar="DIR", help="run directory (default: runs/NAME)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest checkpoint")
+    g = p.add_argument_group("model (defaults: the paper's sizes)")
+    g.add_argument("--width", type=int)
+    g.add_argument("--heads", type=int)
+    g = p.add_argument_group("recipe (defaults: the paper's: 100 epochs, batch 500, AdamW, warmup 10, x0.1 at 60)")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--max-iters", type=int, help="progressive loss depth (default 30)")
+    g.add_argument("--max-steps", type=int, help="stop after this many steps")
+    g.add_argument("--train-size", type=int, help="use the first N training items")
+    g.add_argument("--length", type=int, help="prefix sums: training bit length (default 32)")
+    g = p.add_argument_group("evaluation and checkpoints")
+    g.add_argument("--eval-samples", type=int)
+    g.add_argument("--eval-iters", type=int)
+    g.add_argument("--eval-every", type=int, help="epochs between evaluations")
+    g.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    g.add_argument("--log-every", type=int, help="steps between loss records")
+    g = p.add_argument_group("hardware")
+    g.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the block")
+    g.add_argument("--no-bf16", action="store_true", help="no bf16 autocast on CUDA")
+    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from .. import config_for
+    from ..config import ModelConfig
+    from ..errors import ConfigError
+    from .recipe import TrainConfig, paper_recipe
+    from .trainer import Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.resume:
+        saved = json.loads((Path(args.resume) / "train.json").read_text()) if (Path(args.resume) / "train.json").exists() else None
+        if saved is None:
+            raise ConfigError(f"{args.resume} is not a run directory (no train.json)")
+        model_config = ModelConfig.from_dict(saved["model"])
+        config = TrainConfig.from_dict(saved["train"])
+        run_dir = Path(args.resume)
+    else:
+        if not args.name:
+            raise ConfigError("give a model name to train, or --resume DIR")
+        model_config = config_for(args.name, **{k: getattr(args, k) for k in ("width", "heads") if getattr(args, k)})
+        overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+        if args.no_bf16:
+            overrides["bf16"] = False
+        if args.length:
+            overrides["task_options"] = {"length": args.length}
+        config = paper_recipe(model_config.task, **overrides)
+        run_dir = Path(args.out or Path("runs") / args.name)
+    trainer = Trainer(model_config, config, run_dir, device=args.device, compile=args.compile,
+                      progress=False if args.quiet else None)
+    try:
+        if args.resume:
+            trainer.resume()
+        summary = trainer.fit()
+    finally:
+        trainer.close()
+    if trainer.dist.is_main:
+        print(json.dumps({k: v for k, v in summary.items() if k != "eval"}))
+        ev = summary.get("eval", {})
+        for split in ("val", "test"):
+            if split in ev:
+                print(f"{split}: final accuracy {ev[split]['final']:.4f} at {config.eval_iters} iterations "
+                      f"(best {ev[split]['best']:.4f} at {ev[split]['best_iter']})")
+        print(f"checkpoint: {run_dir}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model with the paper's recipe",
+                       description="Train NAME with the paper's recipe (SPEC section 4); flags scale it down for a CPU. "
+                                   "Under torchrun it runs DDP: torchrun --nproc_per_node=2 -m loopzoo.train NAME ...")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def main(argv=None) -> int:
+    from ..errors import LoopzooError
+
+    parser = argparse.ArgumentParser(prog="python -m loopzoo.train", description="Train a loopzoo model.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except LoopzooError as exc:
+        print(f"loopzoo: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,155 @@
+"""The trainer: recipe values, loss goes down, exact resume, SIGKILL, DDP, divergence."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import loopzoo
+from loopzoo.train import TrainConfig, lr_factor, paper_recipe
+from loopzoo.train.trainer import Trainer, TrainingDiverged, param_groups, progressive_iters
+
+TINY_MODEL = dict(width=16, heads=2)
+NAME = "prefix-sums-internal-recall-outernorm"
+
+
+def tiny_config(**kw):
+    base = dict(epochs=4, batch_size=16, lr=3e-3, warmup_epochs=0, max_iters=4, train_size=64, eval_samples=8,
+                eval_iters=3, eval_every=100, checkpoint_every=4, log_every=1, task_options={"length": 8})
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def make(run_dir, **kw):
+    return Trainer(loopzoo.config_for(NAME, **TINY_MODEL), tiny_config(**kw), run_dir, progress=False)
+
+
+def losses(run_dir):
+    lines = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in lines if "loss" in r}
+
+
+def test_schedule_follows_the_paper():
+    c = paper_recipe("sudoku")
+    assert (c.epochs, c.batch_size, c.warmup_epochs, c.decay_epoch, c.clip, c.weight_decay) == (100, 500, 10, 60, 1.0, 0.01)
+    assert math.isclose(lr_factor(0, c), 1 - math.exp(-0.1))
+    assert math.isclose(lr_factor(9, c), 1 - math.exp(-1.0))
+    assert math.isclose(lr_factor(59, c), 1 - math.exp(-6.0))
+    assert math.isclose(lr_factor(60, c), 0.1 * (1 - math.exp(-6.1)))
+    assert math.isclose(lr_factor(99, c), 0.1 * (1 - math.exp(-10.0)))
+
+
+def test_progressive_iters_cover_the_paper_ranges():
+    draws = [progressive_iters(0, s, 30) for s in range(3000)]
+    assert {n for n, _ in draws} == set(range(30))
+    assert all(1 <= k <= 30 - n for n, k in draws)
+    assert {k for n, k in draws if n == 0} >= {1, 30}
+    assert progressive_iters(0, 5, 30) == progressive_iters(0, 5, 30)
+
+
+def test_no_weight_decay_on_biases_and_norm_gains():
+    model = loopzoo.create("sudoku-internal-recall-gru", **TINY_MODEL)
+    decay, rest = param_groups(model, 0.01)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert decay["weight_decay"] == 0.01 and rest["weight_decay"] == 0.0
+    assert all("weight" in names[id(p)] and p.ndim == 2 for p in decay["params"])
+    no_decay = {names[id(p)] for p in rest["params"]}
+    assert "blocks.0.norm.n1.weight" in no_decay and "blocks.0.attn.qkv.bias" in no_decay
+    assert "blocks.0.attn.q_norm.weight" in no_decay and "readout.norm.weight" in no_decay
+    assert len(decay["params"]) + len(rest["params"]) == len(list(model.parameters()))
+
+
+def test_tiny_run_lowers_the_loss_and_writes_a_loadable_model(tmp_path):
+    trainer = make(tmp_path, epochs=50, lr=1e-2, checkpoint_every=100)
+    summary = trainer.fit()
+    by_step = losses(tmp_path)
+    first, last = [by_step[s] for s in range(1, 21)], [by_step[s] for s in range(181, 201)]
+    assert sum(last) / 20 < 0.9 * sum(first) / 20  # measured: 0.694 -> 0.568
+    assert summary["steps"] == 200
+    model = loopzoo.load(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["epochs"] == 50
+    assert model.solve("0110", iters=3) in {"0100", "0101", "0110", "0111", "0000", "0001", "0010", "0011",
+                                             "1100", "1101", "1110", "1111", "1000", "1001", "1010", "1011"}
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
+    make(tmp_path / "full", max_steps=12).fit()
+    make(tmp_path / "cut", max_steps=6).fit()
+    resumed = make(tmp_path / "cut", max_steps=12)
+    resumed.resume()
+    assert resumed.step == 6
+    resumed.fit()
+    full, cut = losses(tmp_path / "full"), losses(tmp_path / "cut")
+    assert sorted(cut) == list(range(1, 13))
+    assert [cut[s] for s in range(7, 13)] == [full[s] for s in range(7, 13)]
+    a, b = loopzoo.load(tmp_path / "full"), loopzoo.load(tmp_path / "cut")
+    for (name, t1), (_, t2) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(t1, t2), name
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    trainer = make(tmp_path, max_steps=12, checkpoint_every=2)
+    original = trainer.train_step
+
+    def poisoned(step):
+        loss, gn = original(step)
+        return (loss * float("nan"), gn) if step == 6 else (loss, gn)
+
+    monkeypatch.setattr(trainer, "train_step", poisoned)
+    with pytest.raises(TrainingDiverged, match="loss is nan at step 6"):
+        trainer.fit()
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert kept == ["step-00000004", "step-00000006"]
+    model = loopzoo.load(tmp_path / "checkpoints" / "step-00000006")
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def cli(run_dir, *extra):
+    return [sys.executable, "-m", "loopzoo.train", NAME, "--width", "16", "--heads", "2", "--epochs", "3",
+            "--batch-size", "16", "--train-size", "64", "--length", "8", "--max-iters", "4", "--eval-samples", "8",
+            "--eval-iters", "3", "--checkpoint-every", "1", "--log-every", "1", "--threads", "1", "--quiet",
+            "--out", str(run_dir), *extra]
+
+
+def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path):
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(cli(tmp_path / "full"), check=True, env=env, capture_output=True)
+    victim = tmp_path / "killed"
+    for _ in range(2):  # kill it twice, mid-run
+        proc = subprocess.Popen(cli(victim) if not (victim / "train.json").exists() else
+                                [sys.executable, "-m", "loopzoo.train", "--resume", str(victim), "--threads", "1", "--quiet"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start = len(list((victim / "checkpoints").glob("step-*"))) and max(
+            int(p.name[5:]) for p in (victim / "checkpoints").glob("step-*"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            steps = [int(p.name[5:]) for p in (victim / "checkpoints").glob("step-*")] if (victim / "checkpoints").exists() else []
+            if steps and max(steps) >= start + 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert not (victim / "model.safetensors").exists()  # it really was interrupted
+    subprocess.run([sys.executable, "-m", "loopzoo.train", "--resume", str(victim), "--threads", "1", "--quiet"],
+                   check=True, env=env, capture_output=True)
+    assert losses(victim) == losses(tmp_path / "full")
+    a, b = loopzoo.load(tmp_path / "full"), loopzoo.load(victim)
+    for (name, t1), (_, t2) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(t1, t2), name
+
+
+def test_two_process_ddp_keeps_ranks_identical(tmp_path):
+    worker = Path(__file__).with_name("ddp_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker), str(tmp_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    hashes = [(tmp_path / f"rank{r}.sha").read_text().split() for r in (0, 1)]
+    assert hashes[0] == hashes[1]
+    assert hashes[0][1] == "4"  # 32 items / batch 8 = 4 steps, each rank reading 4 of every 8
+    assert loopzoo.load(tmp_path / "run").config.width == 16
