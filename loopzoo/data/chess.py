@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..registry import datasets
 from . import bundled
-from .base import TaskDataset, check_split, paper_split
+from .base import TaskDataset, cached_read, check_split, paper_split
 from .formats import read_csv
 
 SCREEN_DEPTH = 8
@@ -221,19 +221,19 @@ def chess_split(split: str, seed: int = 0, path: str | Path | None = None, n: in
                 f"the bundled chess set was made with seed {entry.get('seed', 0)}, not {seed}; make one with "
                 f"`loopzoo data make chess --n N --seed {seed} --out FILE` and pass path=FILE"
             )
-        fens, moves, ratings = read_generated(file)
+        fens, moves, ratings = cached_read(read_generated, file)
         r = np.asarray(ratings)
         cut = entry.get("hard_depth", HARD_DEPTH)
         easy, hard = np.flatnonzero(r < cut), np.flatnonzero(r >= cut)
     else:
         file = Path(path)
         if _is_lichess(file):
-            fens, moves, ratings = read_lichess(file)
+            fens, moves, ratings = cached_read(read_lichess, file)
             r = np.asarray(ratings)
             easy = np.flatnonzero(r <= LICHESS_EASY_MAX)
             hard = np.flatnonzero((r >= LICHESS_HARD[0]) & (r <= LICHESS_HARD[1]))
         else:
-            fens, moves, ratings = read_generated(file)
+            fens, moves, ratings = cached_read(read_generated, file)
             r = np.asarray(ratings)
             easy, hard = np.flatnonzero(r < HARD_DEPTH), np.flatnonzero(r >= HARD_DEPTH)
     idx = paper_split(easy, hard, split)

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import DataError
 from ..registry import datasets
 from . import bundled, sudoku_solver
-from .base import TaskDataset, check_split, paper_split
+from .base import TaskDataset, cached_read, check_split, paper_split
 from .formats import read_csv
 
 HEADER = ("question", "answer", "rating")  # sudoku-extreme's columns (it also has ``source``)
@@ -117,6 +117,21 @@ def hard_mask(ratings: Sequence[float], questions: Sequence[str] | None = None) 
     return key >= np.percentile(key, HARD_PERCENTILE)
 
 
+def encode(questions: list[str], answers: list[str]):
+    """``(x [N, 81, 10] uint8 one-hot, y [N, 81] long digit-1)`` of checked rows, vectorised.
+
+    Equal to ``Sudoku.encode`` / ``Sudoku.targets`` (tested); skips their per-item checks,
+    which :func:`read` has already done.
+    """
+    import torch
+
+    q = np.frombuffer("".join(questions).encode(), dtype=np.uint8).reshape(-1, 81)
+    cells = np.where(q == ord("."), 0, q - ord("0")).astype(np.int64)  # [N, 81]
+    a = np.frombuffer("".join(answers).encode(), dtype=np.uint8).reshape(-1, 81).astype(np.int64) - ord("1")
+    x = torch.nn.functional.one_hot(torch.from_numpy(cells), 10).to(torch.uint8)  # [N, 81, 10]
+    return x, torch.from_numpy(a)  # [N, 81]
+
+
 @datasets.register("sudoku")
 def sudoku_split(split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None) -> TaskDataset:
     """A sudoku split: the bundled generated set (``path=None``) or a sudoku-extreme CSV."""
@@ -129,15 +144,16 @@ def sudoku_split(split: str, seed: int = 0, path: str | Path | None = None, n: i
                 f"the bundled sudoku set was made with seed {made_with}, not {seed}; make one with "
                 f"`loopzoo data make sudoku --n 60000 --seed {seed} --out FILE` and pass path=FILE"
             )
-        questions, answers, ratings = read(file)
+        questions, answers, ratings = cached_read(read, file)
         hard = hard_mask(ratings, questions)
     else:
         file = Path(path)
-        questions, answers, ratings = read(file)
+        questions, answers, ratings = cached_read(read, file)
         hard = hard_mask(ratings)
     idx = paper_split(np.flatnonzero(~hard), np.flatnonzero(hard), split)
     if n is not None:
         idx = idx[:n]
     return TaskDataset(
-        "sudoku", split, [questions[i] for i in idx], [answers[i] for i in idx], [ratings[i] for i in idx], source=str(file)
+        "sudoku", split, [questions[i] for i in idx], [answers[i] for i in idx], [ratings[i] for i in idx], source=str(file),
+        encoder=encode,
     )

@@ -146,3 +146,13 @@ def test_hard_mask_breaks_ties_by_givens():
     questions = ["." * (50 + i) + "1" * (31 - i) for i in range(10)]
     mask = sudoku.hard_mask(ratings, questions)
     assert mask.sum() == 2 and mask[-2:].all()  # the two with the fewest givens
+
+
+def test_vectorised_encoding_equals_the_task_encoding(fixtures):
+    from loopzoo.data.base import TaskDataset
+
+    q, a, r = sudoku.read(fixtures / "sudoku_extreme.csv")
+    fast = TaskDataset("sudoku", "train", q, a, r, encoder=sudoku.encode)
+    slow = TaskDataset("sudoku", "train", q, a, r)
+    assert fast.x.dtype == slow.x.dtype == fast[0][0].dtype
+    assert (fast.x == slow.x).all() and (fast.y == slow.y).all() and fast.data_hash == slow.data_hash
