@@ -14,15 +14,35 @@ from torch import nn
 from ..errors import ConfigError, InputError
 
 
-def grid_coords(grid: tuple[int, ...], length: int) -> torch.Tensor:
+def grid_shape(grid: tuple[int | None, ...], length: int) -> tuple[int, ...]:
+    """The concrete shape of a task grid for ``length`` tokens.
+
+    ``None`` axes take any size: with every axis ``None`` the tokens form a square (cube, ...) of
+    side ``length ** (1/n)``; one ``None`` axis takes what the fixed axes leave.
+    """
+    free = [i for i, size in enumerate(grid) if size is None]
+    fixed = math.prod(size for size in grid if size is not None)
+    if not free:
+        shape = tuple(grid)
+    elif len(free) == len(grid):
+        side = round(length ** (1 / len(grid)))
+        shape = (side,) * len(grid)
+    elif len(free) == 1:
+        shape = tuple(length // fixed if size is None else size for size in grid)
+    else:
+        raise ConfigError(f"grid {grid}: either every axis or at most one may be None")
+    if math.prod(shape) != length:
+        raise InputError(f"a sequence of {length} tokens does not fill a grid of shape {grid}")
+    return shape
+
+
+def grid_coords(grid: tuple[int | None, ...], length: int) -> torch.Tensor:
     """Integer coordinates ``[L, n_axes]`` of a row-major grid (1-D positions if ``grid`` is empty)."""
     if not grid:
         return torch.arange(length).unsqueeze(1)
-    if math.prod(grid) != length:
-        raise InputError(f"a sequence of {length} tokens does not fill the grid {grid}")
     idx = torch.arange(length)
     coords = []
-    for size in reversed(grid):
+    for size in reversed(grid_shape(grid, length)):
         coords.append(idx % size)
         idx = idx // size
     return torch.stack(coords[::-1], dim=1)

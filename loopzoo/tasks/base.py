@@ -1,6 +1,7 @@
 """The interface every task implements, and helpers for validating inputs."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,8 @@ class Task:
     name: str = ""
     in_channels: int = 1
     out_channels: int = 2
-    grid: tuple[int, ...] = ()  # token grid for rotary positions; () = 1-D sequence of any length
+    grid: tuple[int | None, ...] = ()  # token grid for rotary positions; () = 1-D sequence of any
+    # length; a None axis takes any size, e.g. (None, None) = square grids of any side
     cell: str = "full"  # default attention cell
     example: str = ""  # one natural input, for help texts and demos
 
@@ -48,7 +50,7 @@ class Task:
 
     def length(self, parsed: Any) -> int:
         """Number of tokens of a parsed input; inputs of equal length are batched together."""
-        return int(torch.tensor(self.grid).prod()) if self.grid else 0
+        return math.prod(self.grid) if self.grid and None not in self.grid else 0
 
     # --- tensors ------------------------------------------------------------------------
     def encode(self, parsed: list[Any]) -> torch.Tensor:

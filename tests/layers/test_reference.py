@@ -148,3 +148,13 @@ def test_full_attention_matches_reference_with_grid_rotary(grid):
     coords = torch.stack([torch.arange(L) // grid[1], torch.arange(L) % grid[1]], dim=1)
     allowed = torch.ones(L, L, dtype=torch.bool)
     torch.testing.assert_close(attn(x), attention_ref(attn, x, coords, allowed), rtol=1e-4, atol=1e-5)
+
+
+def test_free_grid_axes_take_any_size():
+    from loopzoo.layers.rotary import grid_coords
+
+    assert grid_coords((None, None), 9).tolist() == [[r, c] for r in range(3) for c in range(3)]
+    assert grid_coords((None, None), 49).max(0).values.tolist() == [6, 6]
+    assert grid_coords((2, None), 6).tolist() == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+    with pytest.raises(loopzoo.InputError, match="does not fill"):
+        grid_coords((None, None), 10)
