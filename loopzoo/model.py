@@ -142,31 +142,51 @@ class LoopedTransformer(nn.Module):
         inputs: Any,
         iters: int | None = None,
         *,
+        halt: str | None = None,
         batch_size: int = 256,
         device: str | torch.device | None = None,
         return_trace: bool = False,
+        compact: bool = True,
+        check_every: int = 4,
+        autocast: bool | None = None,
     ) -> Any:
         """Answer natural inputs (a sudoku string, a FEN, a bit string, or a list of them).
 
-        Returns one answer for one input, a list for a list. ``iters`` defaults to the
-        config's. ``device`` (default: where the model is) moves the model there. With
-        ``return_trace=True`` returns ``(answers, traces)`` with a :class:`Trace` per input.
+        Returns one answer for one input, a list for a list. ``iters`` defaults to the config's.
+        ``halt`` (e.g. ``"residual:1e-4"``, ``"unchanged:5"``, ``"confidence:0.99"``) makes
+        ``iters`` a cap: each sample stops when the criterion holds and its answer is the one at
+        that iteration; then ``(answers, iterations_used)`` is returned. Halted samples leave the
+        batch (``compact``), checked every ``check_every`` iterations (one host sync each).
+        ``device`` (default: where the model is) moves the model there; ``autocast`` (default:
+        on for CUDA) runs in bf16. ``return_trace=True`` returns ``(answers, traces)`` with a
+        :class:`Trace` per input.
         """
+        from . import halting
+
         iters = check_iters(self.config.iters if iters is None else iters)
-        batch_size = check_iters(batch_size) if batch_size is not None else 256
+        batch_size = check_iters(batch_size)
+        check_every = check_iters(check_every)
+        if halt is not None and return_trace:
+            raise InputError("return_trace and halt cannot be combined; the trace shows the residual per iteration")
+        criterion_spec = halt
+        if halt is not None:
+            halting.make(halt)  # validate before any work
         if device is not None:
             try:
                 self.to(device)
             except (RuntimeError, AssertionError, ValueError) as exc:
                 raise InputError(f"cannot use device {device!r}: {exc}") from None
+        device_type = self.device.type
+        use_autocast = (device_type == "cuda") if autocast is None else bool(autocast)
         items, single = self.task.as_batch(inputs)
         parsed = [self.task.parse(item, i) for i, item in enumerate(items)]
         answers: list[Any] = [None] * len(parsed)
+        used: list[int] = [iters] * len(parsed)
         traces: list[Trace | None] = [None] * len(parsed)
         by_length: dict[int, list[int]] = {}
         for i, p in enumerate(parsed):
             by_length.setdefault(self.task.length(p), []).append(i)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_autocast):
             for indices in by_length.values():
                 for start in range(0, len(indices), batch_size):
                     chunk = indices[start : start + batch_size]
@@ -176,20 +196,69 @@ class LoopedTransformer(nn.Module):
                         out, chunk_traces = self._solve_traced(x, batch, iters)
                         for i, tr in zip(chunk, chunk_traces):
                             traces[i] = tr
+                    elif criterion_spec is not None:
+                        states, steps = self.run_halting(x, iters, halting.make(criterion_spec), compact=compact,
+                                                         check_every=check_every)
+                        out = self.task.decode(self.readout(states), batch)
+                        for i, n in zip(chunk, steps.tolist()):
+                            used[i] = n
                     else:
                         out = self.task.decode(self(x, iters)[0], batch)
                     for i, answer in zip(chunk, out):
                         answers[i] = answer
         if return_trace:
             return (answers[0], traces[0]) if single else (answers, traces)
+        if halt is not None:
+            return (answers[0], used[0]) if single else (answers, used)
         return answers[0] if single else answers
+
+    def run_halting(
+        self, x: torch.Tensor, iters: int, criterion: Any, *, compact: bool = True, check_every: int = 4
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Iterate with per-sample early exit: ``(states at each sample's halt [B, L, D], iterations used [B])``.
+
+        A sample's state is held at the first iteration its criterion holds, without a host
+        sync; every ``check_every`` iterations halted samples are removed from the batch
+        (``compact``), so compute falls as samples finish.
+        """
+        e = self.embed(x)  # [B, L, D]
+        s = e
+        final = torch.empty_like(e)
+        used = torch.full((x.shape[0],), iters, dtype=torch.long, device=x.device)
+        rows = torch.arange(x.shape[0], device=x.device)  # original index of each active row
+        held, held_at = s, torch.full_like(rows, iters)
+        stopped = torch.zeros_like(rows, dtype=torch.bool)
+        for t in range(1, iters + 1):
+            prev, s = s, self.step(s, e)
+            logits = self.readout(s) if criterion.needs_logits else None
+            newly = criterion(prev, s, logits) & ~stopped
+            held = torch.where(newly[:, None, None], s, held)
+            held_at = torch.where(newly, t, held_at)
+            stopped = stopped | newly
+            if t % check_every or t == iters:
+                continue
+            if not compact:
+                if bool(stopped.all()):
+                    break
+                continue
+            done = stopped.nonzero().squeeze(1)  # host sync
+            if len(done):
+                final[rows[done]], used[rows[done]] = held[done], held_at[done]
+                keep = (~stopped).nonzero().squeeze(1)
+                if not len(keep):
+                    return final, used
+                s, e, held, held_at, rows, stopped = s[keep], e[keep], held[keep], held_at[keep], rows[keep], stopped[keep]
+                criterion.keep(keep)
+        final[rows] = torch.where(stopped[:, None, None], held, s)
+        used[rows] = held_at
+        return final, used
 
     def _solve_traced(self, x: torch.Tensor, batch: list[Any], iters: int) -> tuple[list[Any], list[Trace]]:
         preds: list[list[Any]] = []
         conf, resid = [], []
         prev = self.embed(x)
         for s in self.iterate(x, iters):
-            logits = self.readout(s)
+            logits = self.readout(s).float()
             preds.append(self.task.decode(logits, batch))
             conf.append(self.task.confidence(logits))
             resid.append((s - prev).flatten(1).norm(dim=1) / prev.flatten(1).norm(dim=1).clamp_min(1e-12))

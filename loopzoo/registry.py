@@ -132,7 +132,7 @@ recalls = Registry("recalls", ("loopzoo.layers.recall",))
 norms = Registry("norms", ("loopzoo.layers.norms",))
 cells = Registry("cells", ("loopzoo.layers.attention",))
 models = Registry("models", ("loopzoo.recipes",))
-halting = Registry("halting", ())
+halting = Registry("halting", ("loopzoo.halting",))
 datasets = Registry("datasets", ("loopzoo.data.prefix_sums", "loopzoo.data.sudoku", "loopzoo.data.chess"))
 
 REGISTRIES: dict[str, Registry] = {
