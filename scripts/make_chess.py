@@ -26,15 +26,15 @@ from loopzoo.data import chess as cd  # noqa: E402
 from loopzoo.data.formats import write_csv  # noqa: E402
 
 
-def load_partial(partial: Path, games_file: Path) -> tuple[list[list[str]], int]:
-    """Rows of complete games and the number of games done; rows of a torn game are dropped."""
-    games = int(games_file.read_text()) if games_file.exists() else 0
+def load_partial(partial: Path, games_file: Path) -> tuple[list[list[str]], int, int]:
+    """Rows of complete games, games done, duplicates dropped so far; rows of a torn game are cut."""
+    games, dupes = map(int, games_file.read_text().split()) if games_file.exists() else (0, 0)
     if not partial.exists():
-        return [], 0
+        return [], 0, 0
     with open(partial, newline="") as f:
         rows = [r for r in csv.reader(f)][1:]
     rows = [r for r in rows if len(r) == len(cd.HEADER) and int(r[5]) < games]
-    return rows, games
+    return rows, games, dupes
 
 
 def counts(rows: list[list[str]]) -> tuple[int, int]:
@@ -55,7 +55,7 @@ def main() -> int:
     partial = args.partial or ROOT / "build" / "data" / f"chess-seed{args.seed}.partial.csv"
     games_file = partial.with_suffix(".games")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    rows, games = load_partial(partial, games_file)
+    rows, games, dupes = load_partial(partial, games_file)
     with open(partial, "w", newline="") as f:  # rewrite without torn rows
         csv.writer(f, lineterminator="\n").writerows([cd.HEADER, *rows])
     seen = {cd.position_key(r[0]) for r in rows}
@@ -71,6 +71,7 @@ def main() -> int:
                     for p in puzzles:
                         key = cd.position_key(p.fen)
                         if key in seen:
+                            dupes += 1
                             continue
                         seen.add(key)
                         writer.writerow(p.row())
@@ -81,15 +82,16 @@ def main() -> int:
                         bar.update(min(easy, args.easy) + min(hard, args.hard) - before)
                     f.flush()
                     games = g + 1
-                    games_file.write_text(str(games))
+                    games_file.write_text(f"{games} {dupes}")
         bar.close()
         dt = time.time() - t0
         print(f"made {made} puzzles in {games} games total; this run {dt:.0f} s ({made / max(dt, 1e-9):.2f} puzzles/s)")
-    print(f"{len(rows)} puzzles: {easy} easy (find depth < {cd.HARD_DEPTH}), {hard} hard, from {games} games")
+    print(f"{len(rows)} puzzles: {easy} easy (find depth < {cd.HARD_DEPTH}), {hard} hard, from {games} games; "
+          f"{dupes} repeated positions dropped")
     write_csv(args.out, cd.HEADER, rows)
     if args.out.parent == bundled.DIR:
         entry = bundled.record(
-            args.out, task="chess", seed=args.seed, rows=len(rows), easy=easy, hard=hard, games=games,
+            args.out, task="chess", seed=args.seed, rows=len(rows), easy=easy, hard=hard, games=games, duplicates_dropped=dupes,
             made_by=f"python scripts/make_chess.py --easy {args.easy} --hard {args.hard} --seed {args.seed}",
             engine="Stockfish 15.1 (Debian), Threads=1, Hash=16, cleared hash per search",
             screen_depth=cd.SCREEN_DEPTH, depth=cd.DEPTH, win_cp=cd.WIN, gap_cp=cd.GAP, hard_depth=cd.HARD_DEPTH,

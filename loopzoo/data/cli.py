@@ -58,17 +58,20 @@ def _make(args: argparse.Namespace) -> int:
     elif args.task == "chess":
         from . import chess as cd
 
-        rows, seen, game = [], set(), 0
+        rows, seen, game, dupes = [], set(), 0, 0
         with tqdm(total=args.n, desc="chess", disable=None) as bar:
             while len(rows) < args.n:
                 batch = 4 * max(1, args.workers)
                 for _, puzzles in cd.generate_games(args.seed, game, game + batch, args.workers):
                     for p in puzzles:
-                        if cd.position_key(p.fen) not in seen and len(rows) < args.n:
+                        if cd.position_key(p.fen) in seen:
+                            dupes += 1
+                        elif len(rows) < args.n:
                             seen.add(cd.position_key(p.fen))
                             rows.append(p.row())
                             bar.update()
                 game += batch
+        print(f"{game} games played; {dupes} repeated positions dropped")
         header = cd.HEADER
     elif args.task == "prefix-sums":
         from . import prefix_sums
