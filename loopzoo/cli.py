@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list model names (or other components)", description="List registered names.")
     p.add_argument("pattern", nargs="?", help="shell glob, e.g. 'sudoku-*'")
-    p.add_argument("--kind", default="models", choices=["models", "tasks", "recalls", "norms", "cells", "halting"],
+    p.add_argument("--kind", default="models", choices=["models", "tasks", "recalls", "norms", "cells", "halting", "datasets"],
                    help="which registry to list (default: models)")
     p.add_argument("--source", action="store_true", help="show where each name comes from (built-in or plugin)")
     p.set_defaults(func=_list)
