@@ -1,4 +1,4 @@
-"""Finding and driving Stockfish reproducibly: one thread, fixed hash, fixed depth, cleared hash.
+"""Finding and driving Stockfish reproducibly: one thread, 1 MB hash, fixed depth, cleared hash.
 
 The engine is looked up in ``$LOOPZOO_STOCKFISH``, then on ``PATH``, then in ``/usr/games``
 (where Debian's ``stockfish`` package puts it). With one thread and a new game (cleared hash)
@@ -36,7 +36,7 @@ class Line:
 class Engine:
     """A Stockfish process set up for reproducible fixed-depth searches. Use as a context manager."""
 
-    def __init__(self, path: str | Path | None = None, hash_mb: int = 16):
+    def __init__(self, path: str | Path | None = None, hash_mb: int = 1):
         import chess.engine
 
         path = Path(path) if path else find()
