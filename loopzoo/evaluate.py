@@ -72,9 +72,10 @@ def accuracy_curve(model, dataset, iters: int, *, batch_size: int = 256, limit: 
         x, y = x.to(device), y.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             e = model.embed(x)  # [B, L, D]
+            u = model.recall_inputs(e)
             s, first = e, None
             for t in range(iters):
-                s = model.step(s, e)
+                s = model.step(s, e, u)
                 if first is None:
                     first = s.float().flatten(1).norm(dim=1)
                 correct[t] += model.task.correct(model.readout(s), y).sum()

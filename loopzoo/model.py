@@ -35,8 +35,9 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """One transformer layer with a recall mode and a norm placement.
 
-    For each branch ``f`` in (attention, MLP): ``s <- N3(R(s, N2(f(inject(N1(s), e)))))``,
-    after ``s <- before(s, e)`` (standard recall: ``Wx s + Wh e``).
+    For each branch ``f`` in (attention, MLP): ``s <- N3(R(s, N2(f(inject(N1(s), u)))))``,
+    after ``s <- before(s, u)`` (standard recall: ``Wx s + Wh e``), where ``u = recall.project(e)``
+    (``Wh e`` with recall) is computed once per input by the model.
     """
 
     def __init__(self, config: ModelConfig, task: Task):
@@ -49,10 +50,10 @@ class Block(nn.Module):
         )
         self.mlp = MLP(width, config.mlp_ratio)
 
-    def forward(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        s = self.recall.before(s, e)  # [B, L, D]
+    def forward(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        s = self.recall.before(s, u)  # [B, L, D]
         for branch in (self.attn, self.mlp):
-            h = self.recall.inject(self.norm.n1(s), e)
+            h = self.recall.inject(self.norm.n1(s), u)
             s = self.norm.update(s, branch(h))
         return s
 
@@ -101,18 +102,26 @@ class LoopedTransformer(nn.Module):
         self.readout = Readout(config.width, self.task.out_channels)
 
     # --- the loop -----------------------------------------------------------------------
-    def step(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        """One iteration ``F(s; e)``: all ``depth`` layers (one for looped models)."""
-        for block in self.blocks:
-            s = block(s, e)
+    def recall_inputs(self, e: torch.Tensor) -> list[torch.Tensor]:
+        """What each layer's recall receives: ``Wh e`` (constant over iterations, so computed once)."""
+        return [block.recall.project(e) for block in self.blocks]
+
+    def step(self, s: torch.Tensor, e: torch.Tensor, u: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """One iteration ``F(s; e)``: all ``depth`` layers (one for looped models).
+
+        ``u = recall_inputs(e)`` may be passed to skip recomputing it in a loop.
+        """
+        for block, u_i in zip(self.blocks, self.recall_inputs(e) if u is None else u):
+            s = block(s, u_i)
         return s
 
     def iterate(self, x: torch.Tensor, iters: int, state: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
         """Yield the states ``s_1 .. s_T`` (``[B, L, D]``), starting from ``state`` or ``s_0 = e``."""
         e = self.embed(x)  # [B, L, D]
+        u = self.recall_inputs(e)
         s = e if state is None else state
         for _ in range(check_iters(iters)):
-            s = self.step(s, e)
+            s = self.step(s, e, u)
             yield s
 
     def forward(
@@ -222,6 +231,7 @@ class LoopedTransformer(nn.Module):
         (``compact``), so compute falls as samples finish.
         """
         e = self.embed(x)  # [B, L, D]
+        u = self.recall_inputs(e)
         s = e
         final = torch.empty_like(e)
         used = torch.full((x.shape[0],), iters, dtype=torch.long, device=x.device)
@@ -229,7 +239,7 @@ class LoopedTransformer(nn.Module):
         held, held_at = s, torch.full_like(rows, iters)
         stopped = torch.zeros_like(rows, dtype=torch.bool)
         for t in range(1, iters + 1):
-            prev, s = s, self.step(s, e)
+            prev, s = s, self.step(s, e, u)
             logits = self.readout(s) if criterion.needs_logits else None
             newly = criterion(prev, s, logits) & ~stopped
             held = torch.where(newly[:, None, None], s, held)
@@ -248,6 +258,7 @@ class LoopedTransformer(nn.Module):
                 if not len(keep):
                     return final, used
                 s, e, held, held_at, rows, stopped = s[keep], e[keep], held[keep], held_at[keep], rows[keep], stopped[keep]
+                u = [u_i[keep] for u_i in u]
                 criterion.keep(keep)
         final[rows] = torch.where(stopped[:, None, None], held, s)
         used[rows] = held_at

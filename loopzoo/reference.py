@@ -62,9 +62,9 @@ def attention(attn, x: torch.Tensor, grid, window: int | None, base: float) -> t
 
 def block(blk, s: torch.Tensor, e: torch.Tensor, grid, base: float) -> torch.Tensor:
     window = getattr(blk.attn, "window", None)
-    s = blk.recall.before(s, e)
+    s = blk.recall.before(s, blk.recall.project(e))
     for branch in ("attn", "mlp"):
-        h = blk.recall.inject(blk.norm.n1(s), e)
+        h = blk.recall.inject(blk.norm.n1(s), blk.recall.project(e))
         out = attention(blk.attn, h, grid, window, base) if branch == "attn" else blk.mlp(h)
         s = blk.norm.update(s, out)
     return s

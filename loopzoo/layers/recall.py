@@ -1,7 +1,8 @@
 """Recall modes (SPEC section 2): how the input embedding ``e`` re-enters every iteration.
 
-A recall module has two hooks that the block calls:
-``before(s, e)`` on the state before the block, and ``inject(h, e)`` on each branch input
+A recall module has three hooks: ``project(e)`` turns the input embedding into what the block
+receives, ``u`` (``Wh e``, computed once per input, not once per iteration); the block then calls
+``before(s, u)`` on the state before the block and ``inject(h, u)`` on each branch input
 ``h = N1(s)``. ``Wx`` (state) and ``Wh`` (input) are ``Linear(d, d)`` with bias.
 """
 from __future__ import annotations
@@ -15,10 +16,13 @@ from ..registry import recalls
 class NoRecall(nn.Module):
     """The block is autonomous; the input enters only through ``s_0 = e``."""
 
-    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    def project(self, e: torch.Tensor) -> torch.Tensor:
+        return e
+
+    def before(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return s
 
-    def inject(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    def inject(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return h
 
 
@@ -30,18 +34,21 @@ class StandardRecall(NoRecall):
         self.wx = nn.Linear(width, width)
         self.wh = nn.Linear(width, width)
 
-    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        return self.wx(s) + self.wh(e)
+    def project(self, e: torch.Tensor) -> torch.Tensor:
+        return self.wh(e)
+
+    def before(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return self.wx(s) + u
 
 
 class InternalRecall(StandardRecall):
     """Internal recall: each branch sees ``Wx N1(s) + Wh e``; the residual stream carries ``s``."""
 
-    def before(self, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    def before(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return s
 
-    def inject(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        return self.wx(h) + self.wh(e)
+    def inject(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return self.wx(h) + u
 
 
 @recalls.register("none")
