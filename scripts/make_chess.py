@@ -93,6 +93,7 @@ def main() -> int:
         entry = bundled.record(
             args.out, task="chess", seed=args.seed, rows=len(rows), easy=easy, hard=hard, games=games, duplicates_dropped=dupes,
             made_by=f"python scripts/make_chess.py --easy {args.easy} --hard {args.hard} --seed {args.seed}",
+            complete=easy >= args.easy and hard >= args.hard,
             engine="Stockfish 15.1 (Debian), Threads=1, Hash=1, cleared hash per search",
             screen_depth=cd.SCREEN_DEPTH, depth=cd.DEPTH, win_cp=cd.WIN, gap_cp=cd.GAP, hard_depth=cd.HARD_DEPTH,
         )

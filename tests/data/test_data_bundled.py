@@ -86,3 +86,26 @@ def test_bundled_chess_splits_and_sample_confirmed(stockfish):
             board = chess.Board(fen)
             lines = stockfish.lines(board, cd.DEPTH, multipv=2)
             assert lines[0].move == move and cd.qualifies(lines)
+
+
+def test_bundled_sudoku_is_reproducible_from_its_seed():
+    _need("sudoku")
+    from loopzoo.data import sudoku
+    from loopzoo.data.bundled import path_for
+
+    seed = bundled.manifest()[bundled.FILES["sudoku"]]["seed"]
+    q, a, r = sudoku.read(path_for("sudoku"), limit=12)
+    assert list(zip(q, a, r)) == [sudoku.make_item(seed, i)[:2] + (float(sudoku.make_item(seed, i)[2]),) for i in range(12)]
+
+
+def test_bundled_chess_is_reproducible_from_its_seed(stockfish):
+    _need("chess")
+    import csv
+
+    from loopzoo.data.formats import open_text
+
+    entry = bundled.manifest()[bundled.FILES["chess"]]
+    with open_text(bundled.path_for("chess")) as f:
+        rows = [r for r in csv.DictReader(f) if int(r["game"]) < 2]
+    again = [p for g in range(2) for p in cd.play_game(stockfish, entry["seed"], g)]
+    assert [(p.fen, p.move, p.rating) for p in again] == [(r["fen"], r["move"], int(r["rating"])) for r in rows]
