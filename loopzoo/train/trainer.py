@@ -95,12 +95,16 @@ class Trainer:
                 block.compile()
         self.autocast = config.bf16 and self.device.type == "cuda"
         self.step = 0
+        self.seconds_before = 0.0  # training wall time of earlier processes of this run (resume)
+        self._started = time.perf_counter()
         self.progress = progress
         self.losses: list[float] = []  # per step, this process's loss
 
     # --- state --------------------------------------------------------------------------
     def _extra(self) -> dict[str, Any]:
-        return {"train": self.config.to_dict(), "world_size": self.dist.world}
+        seconds = self.seconds_before + time.perf_counter() - self._started
+        return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
+                "train_seconds": round(seconds, 1), "device": str(self.device)}
 
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
@@ -111,6 +115,7 @@ class Trainer:
         """Continue from the newest checkpoint in ``run_dir`` (older metrics lines are dropped)."""
         meta = checkpoints.load_latest(self.run_dir, self.model, self.optimizer)
         self.step = int(meta["step"])
+        self.seconds_before = float(meta.get("train_seconds", 0.0))
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():
             kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
@@ -187,6 +192,7 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=self.step, desc=self.model_config.name or "train", unit="step",
                    disable=(not self.dist.is_main) or (None if self.progress is None else not self.progress))
         started, first_step = time.perf_counter(), self.step
+        self._started = started
         last_eval: dict[str, Any] = {}
         while self.step < self.total_steps:
             loss, grad_norm = self.train_step(self.step)
