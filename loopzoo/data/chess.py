@@ -113,7 +113,7 @@ def generate_games(seed: int, start: int, stop: int, workers: int = 1) -> Iterat
         return
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(workers) as pool:
+    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
         yield from zip(range(start, stop), pool.imap(_worker_game, jobs))
 
 

@@ -45,7 +45,7 @@ def generate(n: int, seed: int, start: int = 0, workers: int = 1) -> Iterator[tu
         return
     import multiprocessing as mp
 
-    with mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork").Pool(workers) as pool:
+    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
         yield from pool.imap(_make, jobs, chunksize=32)
 
 

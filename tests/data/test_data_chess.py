@@ -126,3 +126,10 @@ def test_self_play_puzzles_are_reproducible_legal_and_confirmed(stockfish):
         before = chess.Board(p.before[0])
         before.push_uci(p.before[1])
         assert before.fen() == p.fen
+
+
+@pytest.mark.slow
+def test_parallel_games_equal_sequential(stockfish):
+    seq = [(g, [p.row() for p in ps]) for g, ps in cd.generate_games(2, 0, 4, workers=1)]
+    par = [(g, [p.row() for p in ps]) for g, ps in cd.generate_games(2, 0, 4, workers=2)]
+    assert seq == par

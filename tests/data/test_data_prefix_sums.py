@@ -52,3 +52,12 @@ def test_works_with_a_dataloader():
     loader = torch.utils.data.DataLoader(load_split("prefix-sums", "train", n=64), batch_size=16, shuffle=False)
     x, y = next(iter(loader))
     assert x.shape == (16, 32, 1) and y.shape == (16, 32)
+
+
+def test_unknown_dataset_names_the_known_ones():
+    from loopzoo import UnknownNameError
+    from loopzoo.data import list_datasets
+
+    assert list_datasets() == ["chess", "prefix-sums", "sudoku"]
+    with pytest.raises(UnknownNameError, match="sudoku"):
+        load_split("sudoku2", "train")
