@@ -23,10 +23,11 @@ def path_independence(F: StepFn, e: torch.Tensor, iters: int, *,
                       starts: dict[str, torch.Tensor] | None = None,
                       readout: Callable[[torch.Tensor], torch.Tensor] | None = None,
                       reference: tuple[str, torch.Tensor, torch.Tensor] | None = None,
-                      generator: torch.Generator | None = None) -> dict[str, dict[str, float]]:
+                      same_tol: float = 1e-3, generator: torch.Generator | None = None) -> dict[str, dict[str, float]]:
     """Run ``iters`` iterations from each start; compare with the first start's final state.
 
-    Per start: ``distance`` = median over samples of ``||s_T - s_T^ref|| / ||s_T^ref||``,
+    Per start: ``distance`` = median (and ``distance_max``) over samples of
+    ``||s_T - s_T^ref|| / ||s_T^ref||``, ``same_state`` = the share with distance ``<= same_tol``,
     ``final_residual`` (median), and with ``readout`` the share of samples whose answer (argmax
     at every position) equals the reference run's (``same_answer``). ``reference = (name, s_T,
     residual [B])`` supplies an already computed run; it is then the reference and its start is
@@ -48,8 +49,9 @@ def path_independence(F: StepFn, e: torch.Tensor, iters: int, *,
     ref_pred = readout(ref).argmax(-1) if readout is not None else None
     out: dict[str, dict[str, float]] = {}
     for name, (s, res) in finals.items():
-        row = {"distance": float((sample_norm(s - ref) / sample_norm(ref).clamp_min(1e-30)).median()),
-               "final_residual": float(res.median())}
+        dist = sample_norm(s - ref) / sample_norm(ref).clamp_min(1e-30)
+        row = {"distance": float(dist.median()), "distance_max": float(dist.max()),
+               "same_state": float((dist <= same_tol).double().mean()), "final_residual": float(res.median())}
         if readout is not None:
             row["same_answer"] = float((readout(s).argmax(-1) == ref_pred).flatten(1).all(1).double().mean())
         out[name] = row

@@ -138,10 +138,12 @@ def test_path_independence_contraction_vs_bistable_map():
     contraction = lambda s, e: 0.5 * s + e  # noqa: E731
     out = path_independence(contraction, e, 80, generator=gen(), readout=lambda s: torch.stack([s, -s], -1))
     assert set(out) == {"embedding", "zeros", "noise"}
-    assert all(row["distance"] < 1e-12 and row["same_answer"] == 1.0 for row in out.values())
+    assert all(row["distance_max"] < 1e-12 and row["same_answer"] == 1.0 and row["same_state"] == 1.0
+               for row in out.values())
     bistable = lambda s, e: torch.tanh(3 * s)  # noqa: E731  each coordinate goes to ±0.995 by its start's sign
     out = path_independence(bistable, e, 80, starts={"plus": e, "minus": -e})
     assert out["plus"]["distance"] == 0.0 and out["minus"]["distance"] == pytest.approx(2.0)
+    assert out["minus"]["same_state"] == 0.0
 
 
 def test_trace_of_linear_map_and_overthinking():
