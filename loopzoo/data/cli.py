@@ -119,9 +119,36 @@ def _verify(args: argparse.Namespace) -> int:
         raise DataError(f"{path}, line 1: unknown format (header {','.join(header)})")
     print(f"{path}: {len(inputs):,} {task} items OK ({what}); content sha256 {content_hash(task, inputs, answers)}; "
           f"file sha256 {sha256_file(path)}")
+    if args.deep:
+        _deep(path, task, inputs, answers, len(inputs) if args.deep < 0 else min(args.deep, len(inputs)))
     if ratings:
         print(f"ratings: min {min(ratings):g}, median {sorted(ratings)[len(ratings) // 2]:g}, max {max(ratings):g}")
     return 0
+
+
+def _deep(path: Path, task: str, inputs: list[str], answers: list[str], n: int) -> None:
+    """Re-derive the first ``n`` answers: sudoku by the solver (unique), chess by Stockfish at the fixed depth."""
+    from tqdm import tqdm
+
+    if task == "sudoku":
+        from .sudoku_solver import solve
+
+        for i in tqdm(range(n), desc="solving", disable=None):
+            res = solve([0 if c == "." else int(c) for c in inputs[i]], limit=2)
+            if len(res.solutions) != 1 or "".join(map(str, res.solutions[0])) != answers[i]:
+                raise DataError(f"{path}, item {i + 1}: {len(res.solutions)} solution(s) found, or not the given answer")
+        print(f"deep check: the first {n:,} puzzles have exactly one solution, the given answer")
+    elif task == "chess":
+        import chess
+
+        from . import chess as cd
+        from .stockfish import Engine
+
+        agree = 0
+        with Engine() as engine:
+            for i in tqdm(range(n), desc="stockfish", disable=None):
+                agree += engine.lines(chess.Board(inputs[i]), cd.DEPTH, multipv=2)[0].move == answers[i]
+        print(f"deep check: Stockfish at depth {cd.DEPTH} (multipv 2, as generated) plays the answer in {agree:,} of the first {n:,} positions")
 
 
 def _read_bits(path: Path) -> tuple[list[str], list[str]]:
@@ -165,6 +192,8 @@ def add_parser(sub) -> None:
 
     q = dsub.add_parser("verify", help="check every row of a data file (and a bundled file's hash)")
     q.add_argument("file")
+    q.add_argument("--deep", type=int, default=0, metavar="N",
+                   help="also re-derive the first N answers (sudoku: solver, unique; chess: Stockfish); -1 = all")
     q.set_defaults(func=_verify)
 
 

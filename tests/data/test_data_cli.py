@@ -47,3 +47,8 @@ def test_verify_unknown_format(tmp_path, capsys):
     f.write_text("a,b\n1,2\n")
     assert main(["data", "verify", str(f)]) == 2
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_deep_verify_resolves_sudoku(fixtures, capsys):
+    assert main(["data", "verify", str(fixtures / "sudoku_extreme.csv"), "--deep", "-1"]) == 0
+    assert "the first 20 puzzles have exactly one solution" in capsys.readouterr().out
