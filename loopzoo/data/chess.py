@@ -36,6 +36,8 @@ LICHESS_EASY_MAX, LICHESS_HARD = 1600, (1601, 2000)  # the paper's rating split 
 
 @dataclass
 class Puzzle:
+    """A generated puzzle: the position, its answer, and how it was found."""
+
     fen: str
     move: str  # UCI
     rating: int  # depth from which the answer stays Stockfish's best move
@@ -193,6 +195,42 @@ def read_lichess(path: str | Path, limit: int | None = None, progress: bool = Fa
     return fens, answers, ratings
 
 
+def read_lichess_split(path: str | Path, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
+    """The rows the paper's split uses from a Lichess CSV of any size (millions of rows).
+
+    Scans in file order, checking every rating, and keeps (fully checked: FEN, both moves)
+    the first 50,000 puzzles rated <= 1600 and the first 10,000 rated 1601-2000; stops when
+    it has both.
+    """
+    fens, answers, ratings = [], [], []
+    want_easy, want_hard = 50_000, 10_000
+    for line, row in read_csv(path, LICHESS, progress):
+        try:
+            rating = float(row["Rating"])
+        except ValueError:
+            raise DataError(f"{path}, line {line}: Rating must be a number, got {row['Rating']!r}") from None
+        easy = rating <= LICHESS_EASY_MAX
+        hard = LICHESS_HARD[0] <= rating <= LICHESS_HARD[1]
+        if not (easy and want_easy > 0 or hard and want_hard > 0):
+            continue
+        board = _board(path, line, row["FEN"])
+        ucis = row["Moves"].split()
+        if len(ucis) < 2:
+            raise DataError(f"{path}, line {line}: Moves needs at least two moves, got {row['Moves']!r}")
+        board.push(_move(path, line, board, ucis[0]))
+        _move(path, line, board, ucis[1])
+        fens.append(board.fen())
+        answers.append(ucis[1])
+        ratings.append(rating)
+        want_easy -= easy
+        want_hard -= hard
+        if want_easy <= 0 and want_hard <= 0:
+            break
+    if not fens:
+        raise DataError(f"{path}: no puzzles rated <= {LICHESS_HARD[1]} in the file")
+    return fens, answers, ratings
+
+
 def _is_lichess(path: Path) -> bool:
     from .formats import open_text
 
@@ -228,7 +266,7 @@ def chess_split(split: str, seed: int = 0, path: str | Path | None = None, n: in
     else:
         file = Path(path)
         if _is_lichess(file):
-            fens, moves, ratings = cached_read(read_lichess, file)
+            fens, moves, ratings = cached_read(read_lichess_split, file)
             r = np.asarray(ratings)
             easy = np.flatnonzero(r <= LICHESS_EASY_MAX)
             hard = np.flatnonzero((r >= LICHESS_HARD[0]) & (r <= LICHESS_HARD[1]))

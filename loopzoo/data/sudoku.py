@@ -105,6 +105,41 @@ def read(path: str | Path, limit: int | None = None, progress: bool = False) -> 
     return questions, answers, ratings
 
 
+def read_paper_split(path: str | Path, progress: bool = False) -> tuple[list[str], list[str], list[float], np.ndarray]:
+    """The rows the paper's split uses from a sudoku-extreme CSV of any size, and their hard mask.
+
+    Pass 1 reads every rating (each checked to be a number) for the 80th percentile; pass 2
+    keeps, in file order, the first 50,000 puzzles below it and the first 10,000 at or above
+    it, each fully checked. The millions of other rows are never held in memory.
+    """
+    ratings = []
+    for line, row in read_csv(path, HEADER, progress):
+        try:
+            ratings.append(float(row["rating"]))
+        except ValueError:
+            raise DataError(f"{path}, line {line}: rating must be a number, got {row['rating']!r}") from None
+    if not ratings:
+        raise DataError(f"{path}: no puzzles in the file")
+    hard_all = hard_mask(ratings)
+    want_easy, want_hard = 50_000, 10_000
+    questions, answers, kept, hard = [], [], [], []
+    for k, (line, row) in enumerate(read_csv(path, HEADER)):
+        is_hard = bool(hard_all[k])
+        if (want_hard if is_hard else want_easy) <= 0:
+            continue
+        problem = check_row(row["question"], row["answer"])
+        if problem:
+            raise DataError(f"{path}, line {line}: {problem}")
+        questions.append(row["question"].strip().replace("0", "."))
+        answers.append(row["answer"].strip())
+        kept.append(ratings[k])
+        hard.append(is_hard)
+        want_hard, want_easy = (want_hard - 1, want_easy) if is_hard else (want_hard, want_easy - 1)
+        if want_hard <= 0 and want_easy <= 0:
+            break
+    return questions, answers, kept, np.array(hard, dtype=bool)
+
+
 def hard_mask(ratings: Sequence[float], questions: Sequence[str] | None = None) -> np.ndarray:
     """``[N]`` bool: rating at or above the 80th percentile (the paper's hard split).
 
@@ -148,8 +183,7 @@ def sudoku_split(split: str, seed: int = 0, path: str | Path | None = None, n: i
         hard = hard_mask(ratings, questions)
     else:
         file = Path(path)
-        questions, answers, ratings = cached_read(read, file)
-        hard = hard_mask(ratings)
+        questions, answers, ratings, hard = cached_read(read_paper_split, file)
     idx = paper_split(np.flatnonzero(~hard), np.flatnonzero(hard), split)
     if n is not None:
         idx = idx[:n]
