@@ -48,18 +48,28 @@ def timed(fn, repeats: int = 1) -> float:
     return best
 
 
-def peak_rss_mib(task: str, iters: int, n: int, width: int, length: int, threads: int) -> float:
-    """Peak resident memory of a fresh process that solves ``n`` inputs at ``iters`` iterations."""
+def solve_memory_mib(task: str, iters: int, n: int, width: int, length: int, threads: int, ref: bool = False) -> float:
+    """Peak memory a solve adds, in a fresh process: the resident-set high-water mark is reset
+    (``/proc/self/clear_refs``) after loading, so imports and data do not hide the solve."""
     code = f"""
-import torch, resource, sys
-sys.argv = ['x']
+import sys, torch
 torch.set_num_threads({threads})
 sys.path.insert(0, 'scripts')
 from bench_solve import model_for, inputs_for
+from loopzoo import reference
 model, _ = model_for({task!r}, {width})
 xs = inputs_for({task!r}, {n}, {length})
-model.solve(xs, iters={iters})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+x = model.task.encode([model.task.parse(v, i) for i, v in enumerate(xs)])
+model.solve(xs, iters=1)
+def status(key):
+    return int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1])
+open('/proc/self/clear_refs', 'w').write('5')
+base = status('VmRSS:')
+if {ref!r}:
+    reference.run(model, x, {iters})
+else:
+    model.solve(xs, iters={iters})
+print((status('VmHWM:') - base) / 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -109,10 +119,13 @@ def main() -> None:
             print(f"{task:12s} {iters:5d} {row['ours_per_s']:9.1f} {row['ref_per_s']:9.1f} {row['speedup']:5.2f}x "
                   f"{row['bf16_per_s']:9.1f} {row['bf16_speedup']:5.2f}x {bf16_agree:6.2f} {row['halt_per_s']:9.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
                   f"{agree:6.2f} {mfu:6.1%}")
-        mem = {it: peak_rss_mib(task, it, args.n, args.width, args.length, args.threads) for it in (30, 500)}
-        print(f"{task:12s} peak RSS: {mem[30]:.0f} MiB at 30 iterations, {mem[500]:.0f} MiB at 500 "
-              f"(ratio {mem[500] / mem[30]:.3f}); model: {label}\n")
-        rows.append(dict(task=task, peak_rss_mib_30=mem[30], peak_rss_mib_500=mem[500]))
+        mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads) for it in (30, 500)}
+        ref_mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads, ref=True) for it in (30, 500)}
+        print(f"{task:12s} peak memory of a solve: {mem[30]:.1f} MiB at 30 iterations, {mem[500]:.1f} MiB at 500 "
+              f"(ratio {mem[500] / max(mem[30], 1e-9):.2f}); reference {ref_mem[30]:.1f} -> {ref_mem[500]:.1f} MiB; "
+              f"model: {label}\n")
+        rows.append(dict(task=task, solve_mib_30=mem[30], solve_mib_500=mem[500], ref_mib_30=ref_mem[30],
+                         ref_mib_500=ref_mem[500]))
     print("ratio = reference time / ours (fp32, then bf16 autocast); agree = share of answers equal to the fp32 "
           "fixed-iteration answers; evals÷ = block evaluations without halting / with halting "
           f"({args.halt}); MFU = model FLOP/s / matmul FLOP/s.")

@@ -117,3 +117,15 @@ def test_config_json_round_trip():
 def test_bad_config_raises_config_error(bad):
     with pytest.raises(loopzoo.ConfigError):
         loopzoo.ModelConfig.from_json(bad)
+
+
+@pytest.mark.parametrize("name", ["prefix-sums-internal-recall-outernorm", "sudoku-recall-prenorm"])
+def test_training_after_inference_mode_evaluation(name):
+    """Cached rotary tables and window indices first built under inference_mode must not break backward."""
+    model = loopzoo.create(name, **TINY)
+    x = batch(model)
+    with torch.inference_mode():
+        model(x, 2)
+    logits, _ = model(x, 2)
+    logits.sum().backward()
+    assert model.embed.weight.grad is not None

@@ -52,8 +52,9 @@ class LocalAttention(Attention):
         key = (length, device)
         index = self._index.get(key)
         if index is None:
-            start = (torch.arange(length) - self.window // 2).clamp(0, length - self.window)
-            index = (start[:, None] + torch.arange(self.window)).to(device)
+            with torch.inference_mode(False):  # an index first built during inference must serve training too
+                start = (torch.arange(length) - self.window // 2).clamp(0, length - self.window)
+                index = (start[:, None] + torch.arange(self.window)).to(device)
             self._index[key] = index
         return index
 

@@ -70,13 +70,16 @@ class Rotary(nn.Module):
         key = (length, device, dtype)
         cached = self._cache.get(key)
         if cached is None:
-            coords = grid_coords(self.grid, length).to(torch.float64)  # [L, n]
-            angles = (coords[:, :, None] * self.theta).flatten(1)  # [L, n*K]
-            pad = self.head_dim // 2 - angles.shape[1]
-            angles = torch.nn.functional.pad(angles, (0, pad))
-            cached = (angles.cos().to(device, dtype), angles.sin().to(device, dtype))
+            with torch.inference_mode(False):  # a table first built during inference must serve training too
+                cached = self._build(length, device, dtype)
             self._cache[key] = cached
         return cached
+
+    def _build(self, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        coords = grid_coords(self.grid, length).to(torch.float64)  # [L, n]
+        angles = (coords[:, :, None] * self.theta.to(torch.float64)).flatten(1)  # [L, n*K]
+        angles = torch.nn.functional.pad(angles, (0, self.head_dim // 2 - angles.shape[1]))
+        return angles.cos().to(device, dtype), angles.sin().to(device, dtype)
 
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
