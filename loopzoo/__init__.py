@@ -73,22 +73,15 @@ def create(name_or_config: str | ModelConfig, **overrides: Any) -> LoopedTransfo
     return build(config)
 
 
-def load(name_or_dir: str | Path, device: str | None = None) -> LoopedTransformer:
-    """A trained model from a checkpoint directory (``config.json`` + ``model.safetensors``).
+def load(name_or_dir: str | Path, device: str | None = None, revision: str | None = None,
+         cache_dir: str | Path | None = None) -> LoopedTransformer:
+    """A trained model: a checkpoint directory, a bundled zoo name, or a Hugging Face repo id.
 
-    Strict: every weight name, shape and dtype must match, and the sha256 in config.json is checked.
+    Resolves in order: an explicit directory, the checkpoints bundled with loopzoo, the local
+    Hugging Face cache, the Hub (organisation ``$LOOPZOO_HUB_ORG``, default ``loopzoo``). Strict:
+    every weight name, shape and dtype must match, the sha256 in config.json is checked, and
+    nothing is unpickled.
     """
-    from . import checkpoint
+    from . import checkpoint, hub
 
-    path = Path(name_or_dir)
-    if path.is_dir():
-        return checkpoint.load(path, device)
-    name = str(name_or_dir)
-    if name in models.names():
-        raise CheckpointError(
-            f"no trained weights for {name!r} are available yet. Train them "
-            f"(loopzoo train {name}), load a checkpoint directory (loopzoo.load('path/to/dir')), "
-            f"or start from random weights with loopzoo.create({name!r})."
-        )
-    raise UnknownNameError("model or checkpoint directory", name, models.names(),
-                           note=f"{name!r} is neither a directory nor a registered name.")
+    return checkpoint.load(hub.resolve(name_or_dir, revision=revision, cache_dir=cache_dir), device)

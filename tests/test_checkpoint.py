@@ -83,5 +83,7 @@ def test_missing_or_bad_config(tmp_path):
 def test_load_of_a_name_without_weights_says_what_to_do():
     with pytest.raises(CheckpointError, match="loopzoo train sudoku-recall-prenorm"):
         loopzoo.load("sudoku-recall-prenorm")
-    with pytest.raises(loopzoo.UnknownNameError, match="neither a directory nor a registered name"):
+    with pytest.raises(CheckpointError, match="neither an existing directory nor a valid Hub repository id"):
         loopzoo.load("no/such/place")
+    with pytest.raises(loopzoo.UnknownNameError, match="sudoku-internal-recall-outernorm"):
+        loopzoo.load("sudoku-internl-recall-outernorm")

@@ -1,0 +1,99 @@
+"""Model cards: a README.md with Hub front matter, rendered from ``model_cards/template.md``.
+
+Every number in a card comes from the checkpoint's ``config.json`` (written by the evaluation
+in ``scripts/train_zoo.py``); nothing is typed by hand.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from string import Template
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "model_cards" / "template.md"
+POINTS = (1, 10, 30, 100, 300, 500)
+TASK_TYPES = {"prefix-sums": "prefix sums (running parity of a bit string)", "sudoku": "sudoku", "chess": "chess puzzles (best move)"}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def accuracy_table(evals: dict[str, Any], points: tuple[int, ...]) -> str:
+    """Markdown table: one row per split, one column per iteration count."""
+    head = "| split | samples | " + " | ".join(str(p) for p in points) + " |"
+    rows = [head, "|" + "---|" * (len(points) + 2)]
+    for split, ev in evals.items():
+        at = ev["at"]
+        cells = " | ".join(_pct(at.get(str(p))) for p in points)
+        rows.append(f"| {ev['label']} | {ev['samples']} | {cells} |")
+    return "\n".join(rows)
+
+
+def front_matter(name: str, meta: dict[str, Any]) -> str:
+    model = meta["model"]
+    hard = meta["eval"]["test"]
+    iters = model["iters"]
+    lines = [
+        "library_name: loopzoo",
+        "license: mit",
+        "tags:",
+        *[f"- {t}" for t in ("looped-transformer", "loopzoo", model["task"], model["recall"], model["norm"])],
+        "datasets:",
+        f"- loopzoo/{model['task']}-{meta.get('data', {}).get('name', 'generated')}",
+        "model-index:",
+        f"- name: {name}",
+        "  results:",
+        "  - task:",
+        "      type: exact-match",
+        f"      name: {TASK_TYPES.get(model['task'], model['task'])}",
+        "    dataset:",
+        f"      name: {hard['label']}",
+        f"      type: loopzoo/{model['task']}",
+        "      split: test",
+        "    metrics:",
+        "    - type: accuracy",
+        f"      name: exact match at {iters} iterations",
+        f"      value: {round(100 * hard['at'][str(iters)], 2) if str(iters) in hard['at'] else round(100 * hard['final'], 2)}",
+    ]
+    return "\n".join(lines)
+
+
+def render(directory: str | Path) -> str:
+    """The card text for the checkpoint in ``directory`` (its config.json must hold ``eval``)."""
+    meta = json.loads((Path(directory) / "config.json").read_text())
+    model, train, ev = meta["model"], meta.get("train", {}), meta["eval"]
+    name = model.get("name") or Path(directory).name
+    iters = model["iters"]
+    points = tuple(sorted(set(POINTS) | {iters}))
+    hard = ev["test"]
+    from .model import build
+    from .config import ModelConfig
+
+    built = build(ModelConfig.from_dict(model))
+    example = built.task.example
+    values = dict(
+        front_matter=front_matter(name, meta), name=name, recall=model["recall"], norm=model["norm"], task=model["task"],
+        scale_note=meta.get("scale_note", ""), example_repr=repr(example), iters=iters,
+        iters_note=meta.get("iters_note", ""), table=accuracy_table({k: ev[k] for k in ("val", "test")}, points),
+        best_hard=_pct(hard["best"]), best_iter_hard=hard["best_iter"], final_hard=_pct(hard["final"]),
+        overthinking_hard=_pct(hard["overthinking"]),
+        extra_metrics=f"rho(Wx) = {meta['eval'].get('rho_wx'):.3f}" if meta["eval"].get("rho_wx") is not None
+        else "no recall matrix (no-recall model)",
+        width=model["width"], heads=model["heads"], mlp_ratio=model["mlp_ratio"], depth=model["depth"],
+        cell=model.get("cell") or built.task.cell, parameters=f"{built.num_parameters():,}",
+        max_iters=train.get("max_iters", "?"), max_iters_minus_1=train.get("max_iters", 1) - 1, lr=train.get("lr"),
+        weight_decay=train.get("weight_decay"), batch_size=train.get("batch_size"), epochs=train.get("epochs"),
+        warmup_epochs=train.get("warmup_epochs"), decay_factor=train.get("decay_factor"),
+        decay_epoch=train.get("decay_epoch"), clip=train.get("clip"), steps=meta.get("steps", "?"),
+        train_data=meta.get("data", {}).get("description", "?"), data_hash=meta.get("data", {}).get("sha256", "?"),
+        hardware=meta.get("hardware", "?"), wall_time=meta.get("wall_time", "?"), version=meta.get("loopzoo_version"),
+        weights_sha256=meta.get("weights_sha256"),
+    )
+    return Template(TEMPLATE.read_text()).substitute(values)
+
+
+def write(directory: str | Path) -> Path:
+    path = Path(directory) / "README.md"
+    path.write_text(render(directory))
+    return path
