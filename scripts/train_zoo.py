@@ -40,9 +40,9 @@ CPU_RECIPES = {
     "prefix-sums-internal-recall-outernorm": dict(model=dict(width=64, heads=4), train=dict(
         epochs=30, batch_size=100, lr=3e-4)),
     "prefix-sums": dict(model=dict(width=64, heads=4), train=dict(
-        epochs=12, batch_size=100, lr=3e-4, warmup_epochs=1.2, decay_epoch=8)),
+        epochs=8, batch_size=100, lr=3e-4, warmup_epochs=0.8, decay_epoch=5)),
     "sudoku": dict(model=dict(width=64, heads=4), train=dict(
-        epochs=8, batch_size=64, lr=1e-3, train_size=6400, warmup_epochs=0.8, decay_epoch=5)),
+        epochs=4, batch_size=64, lr=1e-3, train_size=6400, warmup_epochs=0.4, decay_epoch=3)),
     "chess": dict(model=dict(width=64, heads=4), train=dict(
         epochs=40, batch_size=32, lr=1e-3, warmup_epochs=4, decay_epoch=24)),
 }
