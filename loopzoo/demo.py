@@ -1,27 +1,73 @@
-"""``loopzoo demo``: the main job on bundled defaults."""
+"""``loopzoo demo``: the bundled flagship of each task on hard inputs, accuracy against iterations.
+
+Looped models can spend more iterations on harder inputs: each flagship was trained with at most
+30 iterations on easy inputs and is run here on the hard split with 1 to several hundred.
+"""
 from __future__ import annotations
 
 import argparse
 import time
 
+FLAGSHIPS = ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
+SAMPLES = {"prefix-sums": 20, "sudoku": 100, "chess": 100}
+
+
+def show(name: str, iters: list[int], samples: int | None) -> None:
+    import loopzoo
+    from loopzoo.data import load_split
+    from loopzoo.evaluate import accuracy_curve
+
+    try:
+        model = loopzoo.load(name)
+    except loopzoo.CheckpointError:
+        print(f"\n{name}: no bundled weights (train them with: python scripts/train_zoo.py {name})")
+        return
+    task = model.config.task
+    try:
+        data = load_split(task, "test", n=samples or SAMPLES[task])
+    except loopzoo.LoopzooError as exc:
+        print(f"\n{name}: no hard data available ({exc})")
+        return
+    recommended = model.config.iters
+    points = sorted(set(iters) | {recommended})
+    t0 = time.perf_counter()
+    curve = accuracy_curve(model, data, max(points))
+    seconds = time.perf_counter() - t0
+    print(f"\n{name}  (width {model.config.width}, {model.num_parameters():,} parameters, "
+          f"trained with <= 30 iterations on easy inputs)")
+    print(f"  hard split: {len(data)} inputs, e.g. {str(data.inputs[0])[:60]}{'...' if len(str(data.inputs[0])) > 60 else ''}")
+    header = "  iterations " + "".join(f"{p:>8d}" for p in points)
+    print(header)
+    print("  accuracy   " + "".join(f"{curve.at(p):8.1%}" for p in points))
+    answer = model.solve(data.inputs[0], iters=recommended)
+    verdict = "correct" if str(answer) == str(data.answers[0]) else f"expected {str(data.answers[0])[:60]}"
+    print(f"  recommended {recommended} iterations; first input -> {str(answer)[:60]} ({verdict}); {seconds:.1f} s")
+
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     import loopzoo
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    names = loopzoo.list_models()
-    print(f"loopzoo {loopzoo.__version__}: {len(names)} registered models, e.g. {', '.join(names[:3])} ...")
-    for name in ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm"):
-        model = loopzoo.create(name, width=64)
-        example = model.task.example
-        answer = model.solve(example, iters=3)
-        print(f"\n{name} (random weights, width 64, {model.num_parameters():,} parameters)")
-        print(f"  input:  {example}")
-        print(f"  answer: {answer}")
-    print(f"\ndone in {time.perf_counter() - t0:.1f} s")
+    from loopzoo import hub
+
+    print(f"loopzoo {loopzoo.__version__}: {len(loopzoo.list_models())} model names, "
+          f"{len(hub.bundled())} bundled checkpoints: {', '.join(hub.bundled()) or '(none)'}")
+    for name in args.names or FLAGSHIPS:
+        show(name, args.iters, args.samples)
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="run the demo", description="Show the zoo and solve one input of each task.")
+    p = sub.add_parser("demo", help="run the bundled flagships on hard inputs",
+                       description="Load the bundled flagship of each task, run it on a sample of the hard split, "
+                                   "and print exact-match accuracy against the number of iterations.")
+    p.add_argument("names", nargs="*", help="checkpoints to show (default: the three flagships)")
+    p.add_argument("--iters", nargs="+", type=int, default=[1, 10, 30, 100, 300], help="iteration counts to report")
+    p.add_argument("--samples", type=int, help="hard inputs per task (default: 20 bit strings, 100 puzzles)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.set_defaults(func=run)

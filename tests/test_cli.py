@@ -50,3 +50,10 @@ def test_help_texts(capsys):
     with pytest.raises(SystemExit):
         main(["solve", "--help"])
     assert "--iters" in capsys.readouterr().out
+
+
+def test_demo_runs_on_whatever_is_bundled(capsys):
+    code, out, _ = run(capsys, "demo", "--samples", "2", "--iters", "1", "2", "--threads", "1")
+    assert code == 0 and "bundled checkpoints" in out
+    for name in ("prefix-sums", "sudoku", "chess"):
+        assert f"{name}-internal-recall-outernorm" in out
