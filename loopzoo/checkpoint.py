@@ -8,11 +8,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .config import ModelConfig
+from .config import ModelConfig, parse_json
 from .errors import CheckpointError, ConfigError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
+MAX_CONFIG_BYTES = 1 << 20  # a config.json is a few hundred bytes; refuse to read a huge one
+HEADER_SLACK = 1 << 24  # bytes a safetensors file may hold beyond its tensors (header, metadata)
+
+
+def pickle_refusal(path: str | Path) -> str:
+    """Why a pickled PyTorch file is refused, naming what to use instead."""
+    return (f"{path} looks like a pickled PyTorch file; loopzoo never unpickles (unpickling a file can run "
+            f"any code in it). Convert it to safetensors (config.json + {WEIGHTS_FILE}) in a trusted environment")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -54,12 +63,18 @@ def save(model, directory: str | Path, **extra: Any) -> Path:
 
 def read_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
     """``(model config, the whole config.json)`` of a checkpoint directory."""
+    if Path(directory).is_file():
+        if Path(directory).suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(pickle_refusal(directory))
+        raise CheckpointError(f"{directory} is a file; a checkpoint is a directory holding {CONFIG_FILE} and {WEIGHTS_FILE}")
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{directory} has no {CONFIG_FILE}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{path} is {path.stat().st_size:,} bytes, more than a config can need ({MAX_CONFIG_BYTES:,})")
+        data = parse_json(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise CheckpointError(f"{path} has no 'model' section with the architecture")
@@ -70,9 +85,14 @@ def read_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
 
 
 def load(directory: str | Path, device: str | None = None):
-    """Build the model of a checkpoint directory and load its weights strictly."""
+    """Build the model of a checkpoint directory and load its weights strictly.
+
+    The weights file is read once into memory: its sha256 is checked and the same bytes are
+    parsed, so a file swapped between check and use is never loaded. A file larger than the
+    config's tensors can need is refused before it is read.
+    """
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load as load_bytes
 
     from .model import build
 
@@ -80,18 +100,28 @@ def load(directory: str | Path, device: str | None = None):
     config, meta = read_config(directory)
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
-        pickled = [p.name for p in directory.glob("*") if p.suffix in {".bin", ".pt", ".pth", ".ckpt"}]
+        pickled = [p.name for p in directory.glob("*") if p.suffix.lower() in PICKLE_SUFFIXES]
         hint = f" (found {pickled}: loopzoo never unpickles; convert them to safetensors)" if pickled else ""
         raise CheckpointError(f"{directory} has no {WEIGHTS_FILE}{hint}")
-    expected = meta.get("weights_sha256")
-    if expected is not None and sha256_file(weights) != expected:
-        raise CheckpointError(f"{weights}: sha256 does not match config.json (file corrupted or replaced)")
-    try:
-        tensors = load_file(weights)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{weights} is not a valid safetensors file: {exc}") from None
     model = build(config)
     own = model.state_dict()
+    needed = sum(t.numel() * t.element_size() for t in own.values())
+    try:
+        size = weights.stat().st_size
+        if size > needed + HEADER_SLACK:
+            raise CheckpointError(
+                f"{weights} is {size:,} bytes but the model of its config needs {needed:,}; refusing to read it"
+            )
+        data = weights.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {weights}: {exc}") from None
+    expected = meta.get("weights_sha256")
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise CheckpointError(f"{weights}: sha256 does not match config.json (file corrupted or replaced)")
+    try:
+        tensors = load_bytes(data)
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{weights} is not a valid safetensors file: {str(exc)[:300]}") from None
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
     if missing or unexpected:

@@ -3,11 +3,36 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+
+# Upper bounds that keep a config from a stranger from allocating without limit or looping for
+# ever: per integer field, and on the approximate parameter count (override the latter with
+# the environment variable LOOPZOO_MAX_PARAMETERS).
+LIMITS = {"width": 16384, "heads": 1024, "mlp_ratio": 64, "window": 65536, "depth": 1024, "iters": 100_000}
+MAX_PARAMETERS = int(os.environ.get("LOOPZOO_MAX_PARAMETERS", 2**28))
+
+
+def approx_parameters(width: int, mlp_ratio: int, depth: int) -> int:
+    """Rough parameter count of a model: per layer QKV + output (4 w^2), recall (2 w^2), MLP."""
+    return depth * width * width * (6 + 2 * mlp_ratio)
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """``json.loads`` that turns every way JSON text can be bad into :class:`ConfigError`.
+
+    Besides syntax errors this covers integers longer than Python's digit limit (ValueError)
+    and nesting deep enough to exhaust the stack (RecursionError).
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError(f"{where} is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 @dataclass
@@ -36,14 +61,28 @@ class ModelConfig:
         for f in ("width", "heads", "mlp_ratio", "window", "depth", "iters"):
             value = getattr(self, f)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"config field {f!r} must be a positive integer, got {value!r}")
+                raise ConfigError(f"config field {f!r} must be a positive integer, got {str(value)[:60]!r}")
+            if value > LIMITS[f]:
+                raise ConfigError(f"config field {f!r} is {value}, above loopzoo's limit of {LIMITS[f]}")
         if self.width % self.heads:
             raise ConfigError(f"width {self.width} is not divisible by heads {self.heads}")
         if (self.width // self.heads) % 2:
             raise ConfigError(f"head size {self.width // self.heads} must be even for rotary embeddings")
         for f in ("task", "recall", "norm"):
             if not isinstance(getattr(self, f), str):
-                raise ConfigError(f"config field {f!r} must be a string, got {getattr(self, f)!r}")
+                raise ConfigError(f"config field {f!r} must be a string, got {str(getattr(self, f))[:60]!r}")
+        for f in ("cell", "name"):
+            if getattr(self, f) is not None and not isinstance(getattr(self, f), str):
+                raise ConfigError(f"config field {f!r} must be a string or null, got {str(getattr(self, f))[:60]!r}")
+        base = self.rope_base
+        if isinstance(base, bool) or not isinstance(base, (int, float)) or not (0 < base < math.inf):
+            raise ConfigError(f"config field 'rope_base' must be a finite positive number, got {str(base)[:60]!r}")
+        params = approx_parameters(self.width, self.mlp_ratio, self.depth)
+        if params > MAX_PARAMETERS:
+            raise ConfigError(
+                f"this config has about {params:,} parameters, above loopzoo's limit of {MAX_PARAMETERS:,} "
+                "(set LOOPZOO_MAX_PARAMETERS to allow it)"
+            )
 
     @property
     def head_dim(self) -> int:
@@ -67,7 +106,7 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config field(s) {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"unknown config field(s) {[u[:40] for u in map(str, unknown[:10])]}; known: {sorted(known)}")
         if "task" not in data:
             raise ConfigError("a model config needs a 'task'")
         try:
@@ -80,11 +119,7 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ConfigError(f"config is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "config"))
 
     @classmethod
     def from_file(cls, path: str | Path) -> ModelConfig:
@@ -93,10 +128,7 @@ class ModelConfig:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+        data = parse_json(text, str(path))
         if isinstance(data, dict) and isinstance(data.get("model"), dict):
             data = data["model"]  # a checkpoint's config.json wraps the model config
         return cls.from_dict(data)

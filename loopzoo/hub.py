@@ -72,6 +72,12 @@ def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: st
     path = Path(name_or_path)
     if path.is_dir():
         return path
+    if path.is_file():
+        from .checkpoint import PICKLE_SUFFIXES, pickle_refusal
+
+        if path.suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(pickle_refusal(path))
+        raise CheckpointError(f"{path} is a file; give the checkpoint directory holding {CONFIG_FILE} and {WEIGHTS_FILE}")
     name = str(name_or_path)
     if revision is None and name in bundled():
         return bundled()[name]

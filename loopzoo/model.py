@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,9 +85,21 @@ class Trace:
     residual: np.ndarray  # [T]
 
 
-def check_iters(iters: Any) -> int:
+# Most tokens (inputs x length) one forward pass may hold. Activation memory grows with it
+# (about tokens * width * 4 bytes * (2 * mlp_ratio + 3 * window + 8) at most), so solve() cuts
+# batches into chunks within it and refuses, up front, a single input longer than it.
+# Set it with the environment variable LOOPZOO_MAX_TOKENS or by assigning this attribute.
+MAX_TOKENS = int(os.environ.get("LOOPZOO_MAX_TOKENS", 2**18))
+MAX_ITERS = 100_000  # solve() refuses more iterations than this (the config's limit too)
+KEEP_PARSED = 4096  # batches up to this size keep parsed inputs; larger ones re-parse per chunk
+
+
+def check_iters(iters: Any, what: str = "iters", high: int = MAX_ITERS) -> int:
+    """``iters`` as an int in ``[1, high]``, else :class:`InputError` naming ``what``."""
     if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
-        raise InputError(f"iters must be a positive integer, got {iters!r}")
+        raise InputError(f"{what} must be a positive integer, got {str(iters)[:60]!r}")
+    if iters > high:
+        raise InputError(f"{what} is {iters}, above loopzoo's limit of {high}")
     return int(iters)
 
 
@@ -173,8 +186,8 @@ class LoopedTransformer(nn.Module):
         from . import halting
 
         iters = check_iters(self.config.iters if iters is None else iters)
-        batch_size = check_iters(batch_size)
-        check_every = check_iters(check_every)
+        batch_size = check_iters(batch_size, "batch_size", high=2**62)
+        check_every = check_iters(check_every, "check_every", high=2**62)
         if halt is not None and return_trace:
             raise InputError("return_trace and halt cannot be combined; the trace shows the residual per iteration")
         criterion_spec = halt
@@ -182,24 +195,40 @@ class LoopedTransformer(nn.Module):
             halting.make(halt)  # validate before any work
         if device is not None:
             try:
-                self.to(device)
-            except (RuntimeError, AssertionError, ValueError) as exc:
-                raise InputError(f"cannot use device {device!r}: {exc}") from None
+                target = torch.device(device)
+                if target.type not in ("cpu", "cuda", "mps", "xpu"):
+                    raise ValueError("loopzoo runs on cpu, cuda, mps or xpu")
+                self.to(target)
+            except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
+                raise InputError(f"cannot use device {str(device)[:60]!r}: {str(exc)[:200]}") from None
         device_type = self.device.type
         use_autocast = (device_type == "cuda") if autocast is None else bool(autocast)
         items, single = self.task.as_batch(inputs)
-        parsed = [self.task.parse(item, i) for i, item in enumerate(items)]
-        answers: list[Any] = [None] * len(parsed)
-        used: list[int] = [iters] * len(parsed)
-        traces: list[Trace | None] = [None] * len(parsed)
+        max_tokens = int(MAX_TOKENS)
+        keep = len(items) <= KEEP_PARSED
+        kept: list[Any] = []
         by_length: dict[int, list[int]] = {}
-        for i, p in enumerate(parsed):
-            by_length.setdefault(self.task.length(p), []).append(i)
+        for i, item in enumerate(items):  # check every input before any model work
+            p = self.task.parse(item, i)
+            length = self.task.length(p)
+            if length > max_tokens:
+                raise InputError(
+                    f"{self.task.name} input {i}: {length:,} tokens, above the limit of {max_tokens:,} tokens per "
+                    "forward pass (loopzoo.model.MAX_TOKENS, env LOOPZOO_MAX_TOKENS); it would not fit in memory "
+                    "at once: split it, or raise the limit if your memory allows"
+                )
+            if keep:
+                kept.append(p)
+            by_length.setdefault(length, []).append(i)
+        answers: list[Any] = [None] * len(items)
+        used: list[int] = [iters] * len(items)
+        traces: list[Trace | None] = [None] * len(items)
         with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_autocast):
-            for indices in by_length.values():
-                for start in range(0, len(indices), batch_size):
-                    chunk = indices[start : start + batch_size]
-                    batch = [parsed[i] for i in chunk]
+            for length, indices in by_length.items():
+                step = max(1, min(batch_size, max_tokens // max(length, 1)))
+                for start in range(0, len(indices), step):
+                    chunk = indices[start : start + step]
+                    batch = [kept[i] if keep else self.task.parse(items[i], i) for i in chunk]
                     x = self.task.encode(batch).to(self.device)
                     if return_trace:
                         out, chunk_traces = self._solve_traced(x, batch, iters)

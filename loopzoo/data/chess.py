@@ -232,12 +232,12 @@ def read_lichess_split(path: str | Path, progress: bool = False) -> tuple[list[s
 
 
 def _is_lichess(path: Path) -> bool:
-    from .formats import open_text
+    from .formats import DECOMPRESS_ERRORS, open_text
 
     with open_text(path) as f:
         try:
             head = f.readline()
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
+        except (*DECOMPRESS_ERRORS, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: cannot read: {exc}") from None
     return "PuzzleId" in head and "FEN" in head
 

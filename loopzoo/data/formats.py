@@ -11,11 +11,28 @@ import gzip
 import hashlib
 import io
 import lzma
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from ..errors import DataError
+
+
+def _decompress_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, zlib.error]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+# What reading a truncated or corrupt .gz/.xz/.zst file can raise (zlib.error and ZstdError
+# are not OSErrors); readers turn them into DataError.
+DECOMPRESS_ERRORS = _decompress_errors()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -86,7 +103,7 @@ def read_csv(path: str | Path, required: Sequence[str], progress: bool = False) 
                 yield line, dict(zip(header, row))
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-        except (OSError, EOFError, lzma.LZMAError) as exc:  # truncated or corrupt compression
+        except DECOMPRESS_ERRORS as exc:  # truncated or corrupt compression
             raise DataError(f"{path}: cannot decompress: {exc}") from None
         except csv.Error as exc:
             raise DataError(f"{path}: malformed CSV: {exc}") from None

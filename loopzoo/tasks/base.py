@@ -39,7 +39,10 @@ class Task:
             raise InputError(
                 f"{self.name}: expected one input or a list of inputs, got {type(inputs).__name__}"
             )
-        items = list(inputs)
+        try:
+            items = list(inputs)
+        except TypeError as exc:  # e.g. a 0-d numpy array
+            raise InputError(f"{self.name}: expected one input or a list of inputs, got {type(inputs).__name__} ({exc})") from None
         if not items:
             raise InputError(f"{self.name}: the list of inputs is empty")
         return items, False

@@ -8,6 +8,7 @@ counter-based (seeded by ``(seed, step)`` and ``(seed, epoch)``), so the step re
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save_file
 
 from .. import checkpoint
 from ..errors import CheckpointError, LoopzooWarning
@@ -61,19 +64,31 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch
 
 
 def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep: int = 2) -> Path:
-    """Write checkpoint ``step`` atomically and keep only the newest ``keep``."""
+    """Write checkpoint ``step`` atomically and keep only the newest ``keep``.
+
+    If writing fails (e.g. the disk is full) the partial copy is removed, the older
+    checkpoints are untouched, and :class:`CheckpointError` says so.
+    """
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:08d}"
     tmp = root / f".tmp-{PREFIX}{step:08d}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    checkpoint.save(model, tmp, **extra)
-    tensors, meta = optimizer_state(optimizer)
-    save_file(tensors, tmp / "optimizer.safetensors")
-    (tmp / "trainer.json").write_text(json.dumps({"step": step, "optimizer": meta, **extra}, indent=1))
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    try:
+        checkpoint.save(model, tmp, **extra)
+        tensors, meta = optimizer_state(optimizer)
+        save_file(tensors, tmp / "optimizer.safetensors")
+        digest = checkpoint.sha256_file(tmp / "optimizer.safetensors")
+        (tmp / "trainer.json").write_text(json.dumps({"step": step, "optimizer": meta, "optimizer_sha256": digest,
+                                                      **extra}, indent=1))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = available(run_dir)
+        kept = f"the previous checkpoint {previous[0]} is intact" if previous else "there is no earlier checkpoint"
+        raise CheckpointError(f"cannot write checkpoint {final.name} ({exc}); {kept}") from exc
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
     _fsync_dir(root)
@@ -99,10 +114,16 @@ def load_latest(run_dir: Path, model, optimizer) -> dict[str, Any]:
         try:
             loaded = checkpoint.load(directory)
             meta = json.loads((directory / "trainer.json").read_text())
-            tensors = load_file(directory / "optimizer.safetensors")
+            data = (directory / "optimizer.safetensors").read_bytes()
+            expected = meta.get("optimizer_sha256")
+            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                raise CheckpointError("optimizer.safetensors does not match the sha256 in trainer.json")
+            tensors = load_bytes(data)
+            int(meta["step"])
             model.load_state_dict(loaded.state_dict(), strict=True)
             restore_optimizer(optimizer, tensors, meta["optimizer"])
             return meta
-        except (CheckpointError, OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+        except (CheckpointError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError,
+                RecursionError, SafetensorError) as exc:
             warnings.warn(f"checkpoint {directory} is unreadable ({exc}); trying an older one", LoopzooWarning, stacklevel=2)
     raise CheckpointError(f"no readable checkpoint in {run_dir}")
