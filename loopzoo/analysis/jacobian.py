@@ -125,22 +125,6 @@ def backprop_gain(F: StepFn, s0: torch.Tensor, e: torch.Tensor, iters: int, *,
     return {"norm": norm, "per_iter": norm.clamp_min(1e-300) ** (1.0 / iters)}
 
 
-def drop_inference_caches(model) -> None:
-    """Forget cached tensors (rotary tables, window indices) that were built under ``torch.inference_mode``.
-
-    Such tensors cannot take part in autograd (``Inference tensors cannot be saved for
-    backward``), so after an inference-mode evaluation the caches are rebuilt on next use.
-    """
-    def inference(v) -> bool:
-        items = v if isinstance(v, (tuple, list)) else (v,)
-        return any(isinstance(t, torch.Tensor) and t.is_inference() for t in items)
-
-    for module in model.modules():
-        for cache in list(vars(module).values()):
-            if isinstance(cache, dict) and any(inference(v) for v in cache.values()):
-                cache.clear()
-
-
 def parameter_grad_norm(model, x: torch.Tensor, y: torch.Tensor, iters: int) -> float:
     """Global norm of the cross-entropy gradient w.r.t. the weights, through ``iters`` iterations
     from ``s_0 = e`` (what training clips at 1.0). Gradients are computed and then cleared."""
@@ -148,7 +132,6 @@ def parameter_grad_norm(model, x: torch.Tensor, y: torch.Tensor, iters: int) -> 
 
     was_training = model.training
     model.eval()
-    drop_inference_caches(model)
     model.zero_grad(set_to_none=True)
     with torch.enable_grad():
         logits, _ = model(x, iters)

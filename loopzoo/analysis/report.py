@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..errors import DataError, InputError
-from .jacobian import backprop_gain, drop_inference_caches, parameter_grad_norm, recall_matrix, spectral_radius, top_singular_value
+from .jacobian import backprop_gain, parameter_grad_norm, recall_matrix, spectral_radius, top_singular_value
 from .paths import default_starts, detect_cycles, path_independence
 from .sensitivity import cluster_states, input_sensitivity
 from .trace import trace_model
@@ -120,7 +120,6 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
         tr = trace_model(model, x, st.iters, y)
     report["trace"] = {"split": st.data, **tr.summary()}
     s_star = tr.final_state  # [B, L, D]
-    drop_inference_caches(model)
     with timed("spectral radius"):
         rho = spectral_radius(model.step, s_star, e, st.jacobian_steps, generator=gen)
     with timed("top singular value"):
