@@ -74,19 +74,14 @@ def train(name: str, progress: bool) -> Path:
     return run_dir
 
 
-def recommended_iters(model, task: str, sizes: dict) -> tuple[int, str]:
-    """Prefix sums: the fewest iterations reaching the best accuracy on held-out 512-bit strings
-    (seed 1, not the test split); grids: the best iteration on the val split (up to 500)."""
-    if task == "prefix-sums":
-        probe = load_split(task, "test", seed=1, n=sizes["probe"])
-        curve = accuracy_curve(model, probe, sizes["probe_max"], progress=True)
-        target = curve.best - 0.005
-        iters = int(next(i for i, a in enumerate(curve.accuracy) if a >= target)) + 1
-        return iters, (f"fewest iterations within 0.5 points of the best accuracy ({curve.best:.1%}) on "
-                       f"{curve.samples} held-out 512-bit strings (seed 1), searched up to {sizes['probe_max']}")
-    val = load_split(task, "val", n=sizes["val"])
-    curve = accuracy_curve(model, val, 500, progress=True)
-    return curve.best_iter, f"best iteration on {curve.samples} val puzzles, searched up to 500"
+def prefix_sums_iters(model, sizes: dict) -> tuple[int, str]:
+    """The fewest iterations reaching the best accuracy on held-out 512-bit strings (seed 1, not
+    the test split)."""
+    probe = load_split("prefix-sums", "test", seed=1, n=sizes["probe"])
+    curve = accuracy_curve(model, probe, sizes["probe_max"], progress=True)
+    iters = int(next(i for i, a in enumerate(curve.accuracy) if a >= curve.best - 0.005)) + 1
+    return iters, (f"fewest iterations within 0.5 points of the best accuracy ({curve.best:.1%}) on "
+                   f"{curve.samples} held-out 512-bit strings (seed 1), searched up to {sizes['probe_max']}")
 
 
 def evaluate(name: str, run_dir: Path) -> dict:
@@ -97,14 +92,19 @@ def evaluate(name: str, run_dir: Path) -> dict:
     task = model.config.task
     sizes = EVAL[task]
     t0 = time.perf_counter()
-    iters, note = recommended_iters(model, task, sizes)
+    curves = {}
+    if task == "prefix-sums":
+        iters, note = prefix_sums_iters(model, sizes)
+    else:  # grids: the best iteration on the val split
+        curves["val"] = accuracy_curve(model, load_split(task, "val", n=sizes["val"]), 500, progress=True)
+        iters, note = curves["val"].best_iter, f"best iteration on {curves['val'].samples} val puzzles, searched up to 500"
     horizon = max(500, iters)
     labels = {"prefix-sums": ("val (32 bits)", "hard (512 bits)"), "sudoku": ("val (easier 80%)", "hard (top 20% rating)"),
               "chess": ("val (easy)", "hard (harder rating)")}[task]
     result = {"iters": iters, "iters_note": note, "eval": {"rho_wx": recall_spectral_radius(model)}}
     for split, label in zip(("val", "test"), labels):
         data = load_split(task, split, n=sizes[split])
-        curve = accuracy_curve(model, data, horizon, progress=True)
+        curve = curves.get(split) or accuracy_curve(model, data, horizon, progress=True)
         summary = curve.summary(points=tuple(sorted({1, 10, 30, 100, 300, 500, iters})))
         result["eval"][split] = {**summary, "label": label, "data_sha256": data.data_hash}
         print(f"{name}: {label}: {summary['at']}")
