@@ -94,6 +94,8 @@ def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep
     _fsync_dir(root)
     for old in sorted(root.glob(f"{PREFIX}*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(f".tmp-{PREFIX}*"):  # left by a process killed mid-write; only one process writes
+        shutil.rmtree(stale, ignore_errors=True)
     return final
 
 
