@@ -118,6 +118,8 @@ def read_paper_split(path: str | Path, progress: bool = False) -> tuple[list[str
             ratings.append(float(row["rating"]))
         except ValueError:
             raise DataError(f"{path}, line {line}: rating must be a number, got {row['rating']!r}") from None
+        if not np.isfinite(ratings[-1]):  # an inf or nan would make the percentile, and so the split, nan
+            raise DataError(f"{path}, line {line}: rating must be finite, got {row['rating']!r}")
     if not ratings:
         raise DataError(f"{path}: no puzzles in the file")
     hard_all = hard_mask(ratings)

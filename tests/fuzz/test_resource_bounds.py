@@ -1,5 +1,6 @@
 """Resource bounds: inputs too long for one forward pass are refused up front, big batches are chunked."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +66,15 @@ def test_oversized_weights_file_is_refused_unread(tmp_path):
         f.truncate((tmp_path / "model.safetensors").stat().st_size + (1 << 25))  # sparse: 32 MiB more
     with pytest.raises(loopzoo.CheckpointError, match="refusing to read it"):
         loopzoo.load(tmp_path)
+
+
+def test_paper_split_refuses_an_infinite_rating(tmp_path):
+    """Found by the data fuzzer: read() refused inf/nan ratings but read_paper_split() took them (nan percentile)."""
+    from loopzoo.data import sudoku as sudoku_data
+    from loopzoo.errors import DataError
+
+    rows = (Path(__file__).resolve().parents[1] / "data" / "fixtures" / "sudoku_extreme.csv").read_text().splitlines()[:3]
+    rows[2] = rows[2].rsplit(",", 1)[0] + ",1e400"
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="line 3: rating must be finite, got '1e400'"):
+        sudoku_data.read_paper_split(tmp_path / "s.csv")
