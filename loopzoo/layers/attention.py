@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import cells
-from .rotary import Rotary, rotate
+from .rotary import Rotary, remember, rotate
 
 
 class Attention(nn.Module):
@@ -54,8 +54,7 @@ class LocalAttention(Attention):
         if index is None:
             with torch.inference_mode(False):  # an index first built during inference must serve training too
                 start = (torch.arange(length) - self.window // 2).clamp(0, length - self.window)
-                index = (start[:, None] + torch.arange(self.window)).to(device)
-            self._index[key] = index
+                index = remember(self._index, key, (start[:, None] + torch.arange(self.window)).to(device))
         return index
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

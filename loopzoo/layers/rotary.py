@@ -14,6 +14,20 @@ from torch import nn
 from ..errors import ConfigError, InputError
 
 
+CACHE_SIZE = 32  # tables kept per module: one per (length, device, dtype) seen, oldest dropped first
+
+
+def remember(cache: dict, key: tuple, value):
+    """Store ``value`` in a small bounded cache (inputs of many lengths must not grow memory)."""
+    while len(cache) >= CACHE_SIZE:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (StopIteration, RuntimeError):  # emptied or changed by another thread meanwhile
+            break
+    cache[key] = value
+    return value
+
+
 def grid_shape(grid: tuple[int | None, ...], length: int) -> tuple[int, ...]:
     """The concrete shape of a task grid for ``length`` tokens.
 
@@ -71,8 +85,7 @@ class Rotary(nn.Module):
         cached = self._cache.get(key)
         if cached is None:
             with torch.inference_mode(False):  # a table first built during inference must serve training too
-                cached = self._build(length, device, dtype)
-            self._cache[key] = cached
+                cached = remember(self._cache, key, self._build(length, device, dtype))
         return cached
 
     def _build(self, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:

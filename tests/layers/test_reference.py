@@ -158,3 +158,15 @@ def test_free_grid_axes_take_any_size():
     assert grid_coords((2, None), 6).tolist() == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
     with pytest.raises(loopzoo.InputError, match="does not fill"):
         grid_coords((None, None), 10)
+
+
+def test_position_caches_stay_bounded_over_many_lengths():
+    from loopzoo.layers.rotary import CACHE_SIZE
+    from loopzoo.registry import cells
+
+    attn = cells.get("local")(16, 2, window=5)
+    with torch.no_grad():
+        for length in range(6, 6 + 3 * CACHE_SIZE):
+            attn(torch.randn(1, length, 16))
+    assert len(attn.rotary._cache) <= CACHE_SIZE and len(attn._index) <= CACHE_SIZE
+    assert (length, torch.device("cpu"), torch.float32) in attn.rotary._cache  # the newest is kept
