@@ -41,14 +41,16 @@ CPU_RECIPES = {
         epochs=30, batch_size=100, lr=3e-4)),
     "prefix-sums": dict(model=dict(width=64, heads=4), train=dict(
         epochs=8, batch_size=100, lr=3e-4, warmup_epochs=0.8, decay_epoch=5)),
-    "sudoku": dict(model=dict(width=64, heads=4), train=dict(
+    "sudoku-internal-recall-outernorm": dict(model=dict(width=64, heads=4), train=dict(
         epochs=4, batch_size=64, lr=1e-3, train_size=6400, warmup_epochs=0.4, decay_epoch=3)),
+    "sudoku": dict(model=dict(width=64, heads=4), train=dict(
+        epochs=2, batch_size=64, lr=1e-3, train_size=6400, warmup_epochs=0.2, decay_epoch=2)),
     "chess": dict(model=dict(width=64, heads=4), train=dict(
         epochs=40, batch_size=32, lr=1e-3, warmup_epochs=4, decay_epoch=24)),
 }
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
-        "sudoku": dict(val=500, test=500), "chess": dict(val=500, test=500)}
+        "sudoku": dict(val=200, test=200), "chess": dict(val=500, test=500)}
 
 
 def recipe_for(name: str) -> dict:
