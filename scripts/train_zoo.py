@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import shutil
 import time
@@ -77,13 +78,15 @@ def train(name: str, progress: bool) -> Path:
 
 
 def prefix_sums_iters(model, sizes: dict) -> tuple[int, str]:
-    """The fewest iterations reaching the best accuracy on held-out 512-bit strings (seed 1, not
-    the test split)."""
+    """Iterations for 512-bit inputs: the first iteration at which held-out 512-bit strings (seed 1,
+    not the test split) reach their best accuracy, plus a 25% margin (answers settle about one
+    position per iteration, and a small probe underestimates the slowest strings)."""
     probe = load_split("prefix-sums", "test", seed=1, n=sizes["probe"])
     curve = accuracy_curve(model, probe, sizes["probe_max"], progress=True)
-    iters = int(next(i for i, a in enumerate(curve.accuracy) if a >= curve.best - 0.005)) + 1
-    return iters, (f"fewest iterations within 0.5 points of the best accuracy ({curve.best:.1%}) on "
-                   f"{curve.samples} held-out 512-bit strings (seed 1), searched up to {sizes['probe_max']}")
+    first = int(next(i for i, a in enumerate(curve.accuracy) if a >= curve.best)) + 1
+    iters = int(math.ceil(1.25 * first / 10) * 10)
+    return iters, (f"{curve.samples} held-out 512-bit strings (seed 1) first reach their best accuracy "
+                   f"({curve.best:.1%}) at iteration {first}; plus a 25% margin")
 
 
 def evaluate(name: str, run_dir: Path) -> dict:
