@@ -19,14 +19,16 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def accuracy_table(evals: dict[str, Any], points: tuple[int, ...]) -> str:
-    """Markdown table: one row per split, one column per iteration count."""
-    head = "| split | samples | " + " | ".join(str(p) for p in points) + " |"
-    rows = [head, "|" + "---|" * (len(points) + 2)]
-    for split, ev in evals.items():
-        at = ev["at"]
-        cells = " | ".join(_pct(at.get(str(p))) for p in points)
-        rows.append(f"| {ev['label']} | {ev['samples']} | {cells} |")
+def accuracy_table(evals: dict[str, Any], points: tuple[int, ...], partial_name: str) -> str:
+    """Markdown table: exact match per split (and the share of positions right), one column per
+    iteration count."""
+    head = "| split | metric | samples | " + " | ".join(str(p) for p in points) + " |"
+    rows = [head, "|" + "---|" * (len(points) + 3)]
+    for key, metric in (("at", "exact match"), ("partial_at", partial_name)):
+        for ev in evals.values():
+            if key in ev:
+                cells = " | ".join(_pct(ev[key].get(str(p))) for p in points)
+                rows.append(f"| {ev['label']} | {metric} | {ev['samples']} | {cells} |")
     return "\n".join(rows)
 
 
@@ -75,7 +77,7 @@ def render(directory: str | Path) -> str:
     values = dict(
         front_matter=front_matter(name, meta), name=name, recall=model["recall"], norm=model["norm"], task=model["task"],
         scale_note=meta.get("scale_note", ""), example_repr=repr(example), iters=iters,
-        iters_note=meta.get("iters_note", ""), table=accuracy_table({k: ev[k] for k in ("val", "test")}, points),
+        iters_note=meta.get("iters_note", ""), table=accuracy_table({k: ev[k] for k in ("val", "test")}, points, built.task.partial_name),
         best_hard=_pct(hard["best"]), best_iter_hard=hard["best_iter"], final_hard=_pct(hard["final"]),
         overthinking_hard=_pct(hard["overthinking"]),
         extra_metrics=f"rho(Wx) = {meta['eval'].get('rho_wx'):.3f}" if meta["eval"].get("rho_wx") is not None

@@ -5,7 +5,7 @@ count of correct answers per iteration is accumulated.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ class Curve:
     accuracy: np.ndarray  # [T]
     samples: int
     state_norm_ratio: float  # mean over samples of ||s_T|| / ||s_1||
+    partial: np.ndarray | None = None  # [T] mean share of positions right (Task.partial)
 
     @property
     def final(self) -> float:
@@ -43,9 +44,12 @@ class Curve:
 
     def summary(self, points: tuple[int, ...] = (1, 10, 30, 100, 300, 500)) -> dict[str, Any]:
         shown = {str(t): round(self.at(t), 4) for t in points if t <= len(self.accuracy)}
-        return {"samples": self.samples, "final": round(self.final, 4), "best": round(self.best, 4),
-                "best_iter": self.best_iter, "overthinking": round(self.overthinking, 4),
-                "state_norm_ratio": round(self.state_norm_ratio, 4), "at": shown}
+        record = {"samples": self.samples, "final": round(self.final, 4), "best": round(self.best, 4),
+                  "best_iter": self.best_iter, "overthinking": round(self.overthinking, 4),
+                  "state_norm_ratio": round(self.state_norm_ratio, 4), "at": shown}
+        if self.partial is not None:
+            record["partial_at"] = {str(t): round(float(self.partial[t - 1]), 4) for t in points if t <= len(self.partial)}
+        return record
 
 
 def batches(dataset, batch_size: int, limit: int | None = None):
@@ -65,6 +69,7 @@ def accuracy_curve(model, dataset, iters: int, *, batch_size: int = 256, limit: 
     was_training = model.training
     model.eval()
     correct = torch.zeros(iters, dtype=torch.long, device=device)
+    partial = torch.zeros(iters, dtype=torch.float64, device=device)
     ratios, count = 0.0, 0
     total = len(dataset) if limit is None else min(limit, len(dataset))
     bar = tqdm(total=total * iters, desc="eval", unit="it·ex", disable=None if progress else True, leave=False)
@@ -78,13 +83,16 @@ def accuracy_curve(model, dataset, iters: int, *, batch_size: int = 256, limit: 
                 s = model.step(s, e, u)
                 if first is None:
                     first = s.float().flatten(1).norm(dim=1)
-                correct[t] += model.task.correct(model.readout(s), y).sum()
+                logits = model.readout(s)
+                correct[t] += model.task.correct(logits, y).sum()
+                partial[t] += model.task.partial(logits, y).double().sum()
                 bar.update(len(x))
         ratios += float((s.float().flatten(1).norm(dim=1) / first.clamp_min(1e-12)).sum())
         count += len(x)
     bar.close()
     model.train(was_training)
-    return Curve((correct.double() / max(count, 1)).cpu().numpy(), count, ratios / max(count, 1))
+    return Curve((correct.double() / max(count, 1)).cpu().numpy(), count, ratios / max(count, 1),
+                 (partial / max(count, 1)).cpu().numpy())
 
 
 def recall_spectral_radius(model) -> float | None:
@@ -93,9 +101,3 @@ def recall_spectral_radius(model) -> float | None:
     if wx is None:
         return None
     return float(torch.linalg.eigvals(wx.weight.detach().double().cpu()).abs().max())
-
-
-def as_record(curve: Curve) -> dict[str, Any]:
-    record = asdict(curve)
-    record["accuracy"] = [round(float(a), 5) for a in curve.accuracy]
-    return record

@@ -100,9 +100,11 @@ def evaluate(name: str, run_dir: Path) -> dict:
     curves = {}
     if task == "prefix-sums":
         iters, note = prefix_sums_iters(model, sizes)
-    else:  # grids: the best iteration on the val split
-        curves["val"] = accuracy_curve(model, load_split(task, "val", n=sizes["val"]), 500, progress=True)
-        iters, note = curves["val"].best_iter, f"best iteration on {curves['val'].samples} val puzzles, searched up to 500"
+    else:  # grids: the best iteration on the val split (exact match, then the share of positions right)
+        val = curves["val"] = accuracy_curve(model, load_split(task, "val", n=sizes["val"]), 500, progress=True)
+        iters = max(range(len(val.accuracy)), key=lambda t: (val.accuracy[t], val.partial[t])) + 1
+        note = (f"best iteration on {val.samples} val puzzles by exact match, then by "
+                f"{model.task.partial_name}, searched up to 500")
     horizon = max(500, iters)
     labels = {"prefix-sums": ("val (32 bits)", "hard (512 bits)"), "sudoku": ("val (easier 80%)", "hard (top 20% rating)"),
               "chess": ("val (easy)", "hard (harder rating)")}[task]

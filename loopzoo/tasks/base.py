@@ -72,6 +72,12 @@ class Task:
         """``[B]`` bool: exact match of every output position."""
         return (logits.argmax(dim=-1) == targets).all(dim=-1)
 
+    partial_name: str = "positions right"  # what :meth:`partial` measures, for reports
+
+    def partial(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``[B]`` float: the share of output positions predicted right (progress short of exact match)."""
+        return (logits.argmax(dim=-1) == targets).float().mean(dim=-1)
+
     def confidence(self, logits: torch.Tensor) -> torch.Tensor:
         """``[B]`` mean over positions of the probability of the predicted class."""
         return logits.float().softmax(dim=-1).amax(dim=-1).mean(dim=-1)

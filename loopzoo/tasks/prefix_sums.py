@@ -16,6 +16,7 @@ class PrefixSums(Task):
     name = "prefix-sums"
     in_channels = 1  # each bit is fed as +-0.5
     out_channels = 2
+    partial_name = "bits right"
     cell = "local"
     example = "01101110010100110101101011100101"
 
