@@ -66,17 +66,21 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _solve(args: argparse.Namespace) -> int:
+def model_from_args(args: argparse.Namespace):
+    """The model a command names: ``--weights DIR``, ``--random-init`` (with ``--width/--heads``) or a load."""
     from . import create, load
 
-    if args.weights:
-        model = load(args.weights)
-    elif args.random_init:
+    if getattr(args, "weights", None):
+        return load(args.weights)
+    if args.random_init:
         overrides = {k: v for k, v in (("width", args.width), ("heads", args.heads)) if v}
-        model = create(args.name, **overrides)
-        print("note: random weights (--random-init); answers are meaningless", file=sys.stderr)
-    else:
-        model = load(args.name)
+        print("note: random weights (--random-init); results are meaningless", file=sys.stderr)
+        return create(args.name, **overrides)
+    return load(args.name)
+
+
+def _solve(args: argparse.Namespace) -> int:
+    model = model_from_args(args)
     answers = model.solve(list(args.inputs), iters=args.iters, device=args.device)
     for answer in answers:
         print(str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})")

@@ -51,7 +51,7 @@ def from_hub(name: str, revision: str | None = None, cache_dir: str | Path | Non
     kwargs: dict[str, Any] = dict(repo_id=repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=FILES)
     try:
         path = Path(snapshot_download(local_files_only=True, **kwargs))
-    except HFValidationError as exc:
+    except HFValidationError:
         raise CheckpointError(f"{name!r} is neither an existing directory nor a valid Hub repository id (ORG/NAME)") from None
     except (LocalEntryNotFoundError, OSError, ValueError):
         if _offline():

@@ -34,15 +34,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from .. import create, load
+    from ..cli import model_from_args
     from .report import Settings, analyze
 
-    if args.random_init:
-        overrides = {k: v for k, v in (("width", args.width), ("heads", args.heads)) if v}
-        model = create(args.name, **overrides)
-        print("note: random weights (--random-init)", file=sys.stderr)
-    else:
-        model = load(args.name)
+    model = model_from_args(args)
     if args.device:
         model.to(args.device)
     torch.manual_seed(args.seed)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from .formats import sha256_file
+from ..checkpoint import sha256_file
 
 DIR = Path(__file__).parent / "bundled"
 MANIFEST = DIR / "manifest.json"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -92,7 +91,8 @@ def _verify(args: argparse.Namespace) -> int:
     from . import chess as cd
     from . import sudoku
     from .base import content_hash
-    from .formats import open_text, sha256_file
+    from ..checkpoint import sha256_file
+    from .formats import open_text
 
     path = Path(args.file)
     with open_text(path) as f:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import lzma
 import zlib
@@ -33,15 +32,6 @@ def _decompress_errors() -> tuple[type[BaseException], ...]:
 # What reading a truncated or corrupt .gz/.xz/.zst file can raise (zlib.error and ZstdError
 # are not OSErrors); readers turn them into DataError.
 DECOMPRESS_ERRORS = _decompress_errors()
-
-
-def sha256_file(path: str | Path) -> str:
-    """sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def open_text(path: str | Path) -> IO[str]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import random
 
 import numpy as np
 import pytest
@@ -60,7 +59,8 @@ def test_parallel_generation_gives_the_same_rows():
 
 
 def test_written_file_is_byte_identical(tmp_path):
-    from loopzoo.data.formats import sha256_file, write_csv
+    from loopzoo.checkpoint import sha256_file
+    from loopzoo.data.formats import write_csv
 
     rows = list(sudoku.generate(4, seed=2))
     for name in ("a.csv.xz", "b.csv.xz", "a.csv.gz", "b.csv.gz"):

@@ -2,7 +2,6 @@
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import loopzoo

@@ -6,7 +6,6 @@ import is isolated; a plugin that reuses built-in names replaces nothing.
 """
 from __future__ import annotations
 
-import json
 import re
 
 import pytest

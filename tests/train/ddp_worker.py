@@ -3,7 +3,6 @@ import hashlib
 import sys
 from pathlib import Path
 
-import torch
 
 import loopzoo
 from loopzoo.train import TrainConfig

@@ -1,6 +1,5 @@
 """Training survives: SIGKILL at random points, a full disk mid-checkpoint, a corrupted newest checkpoint."""
 import errno
-import json
 import os
 import random
 import signal
@@ -15,32 +14,15 @@ import torch
 
 import loopzoo
 from loopzoo.errors import CheckpointError, LoopzooWarning
-from loopzoo.train import TrainConfig, checkpoints
-from loopzoo.train.trainer import Trainer
+from loopzoo.train import checkpoints
 
-NAME = "prefix-sums-internal-recall-outernorm"
-
-
-def tiny_config(**kw):
-    base = dict(epochs=4, batch_size=16, lr=3e-3, warmup_epochs=0, max_iters=4, train_size=64, eval_samples=8,
-                eval_iters=3, eval_every=100, checkpoint_every=4, log_every=1, task_options={"length": 8})
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def make(run_dir, **kw):
-    return Trainer(loopzoo.config_for(NAME, width=16, heads=2), tiny_config(**kw), run_dir, progress=False)
+from train_helpers import NAME, losses, make
 
 
 def same_weights(a_dir, b_dir):
     a, b = loopzoo.load(a_dir).state_dict(), loopzoo.load(b_dir).state_dict()
     assert a.keys() == b.keys()
     return all(torch.equal(a[k], b[k]) for k in a)
-
-
-def losses(run_dir):
-    lines = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r["loss"] for r in lines if "loss" in r}
 
 
 def cli(run_dir):

@@ -12,27 +12,12 @@ import pytest
 import torch
 
 import loopzoo
-from loopzoo.train import TrainConfig, lr_factor, paper_recipe
-from loopzoo.train.trainer import Trainer, TrainingDiverged, param_groups, progressive_iters
+from loopzoo.train import lr_factor, paper_recipe
+from loopzoo.train.trainer import TrainingDiverged, param_groups, progressive_iters
 
 TINY_MODEL = dict(width=16, heads=2)
-NAME = "prefix-sums-internal-recall-outernorm"
 
-
-def tiny_config(**kw):
-    base = dict(epochs=4, batch_size=16, lr=3e-3, warmup_epochs=0, max_iters=4, train_size=64, eval_samples=8,
-                eval_iters=3, eval_every=100, checkpoint_every=4, log_every=1, task_options={"length": 8})
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def make(run_dir, **kw):
-    return Trainer(loopzoo.config_for(NAME, **TINY_MODEL), tiny_config(**kw), run_dir, progress=False)
-
-
-def losses(run_dir):
-    lines = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r["loss"] for r in lines if "loss" in r}
+from train_helpers import NAME, losses, make
 
 
 def test_schedule_follows_the_paper():
