@@ -88,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     peak = flops.matmul_peak()
-    print(f"machine: {args.threads} threads, dense fp32 matmul {peak / 1e9:.1f} GFLOP/s (measured now)\n")
+    print(f"machine: {args.threads} threads, dense fp32 matmul {peak / 1e9:.1f} GFLOP/s at the start "
+          f"(re-measured for each row's MFU); prefix sums of {args.length} bits\n")
     header = f"{'task':12s} {'iters':>5s} {'ours/s':>9s} {'ref/s':>9s} {'ratio':>6s} {'bf16/s':>9s} {'ratio':>6s} " \
              f"{'agree':>6s} {'halt/s':>9s} {'mean it':>7s} {'evals÷':>6s} {'agree':>6s} {'MFU':>6s}"
     print(header)
@@ -109,6 +110,7 @@ def main() -> None:
             halt_time = timed(lambda: model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n))
             halted, used = model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n)
             agree = sum(str(a) == str(b) for a, b in zip(fixed, halted)) / len(xs)
+            peak = flops.matmul_peak(seconds=0.5)  # re-measured beside each row: the machine's load changes
             mfu = flops.solve_flops(model, len(xs), length, iters) / ours / peak
             row = dict(task=task, model=label, iters=iters, n=len(xs), ours_per_s=len(xs) / ours,
                        ref_per_s=len(xs) / ref, speedup=ref / ours, bf16_per_s=len(xs) / bf16,
