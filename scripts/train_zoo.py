@@ -47,7 +47,7 @@ CPU_RECIPES = {
     "sudoku": dict(model=dict(width=64, heads=4), train=dict(
         epochs=2, batch_size=64, lr=1e-3, train_size=6400, warmup_epochs=0.2, decay_epoch=2)),
     "chess": dict(model=dict(width=64, heads=4), train=dict(
-        epochs=40, batch_size=32, lr=1e-3, warmup_epochs=4, decay_epoch=24)),
+        epochs=4, batch_size=64, lr=1e-3, warmup_epochs=0.4, decay_epoch=3)),
 }
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
