@@ -129,6 +129,7 @@ def wall_time(run_dir: Path, meta: dict) -> str:
     seconds = meta.get("train_seconds")
     if seconds is None:  # runs started before the trainer recorded it: file times of the run
         seconds = (run_dir / checkpoint.WEIGHTS_FILE).stat().st_mtime - (run_dir / "train.json").stat().st_mtime
+        return f"{seconds / 60:.1f} min (from the run's file times, including its final evaluation)"
     return f"{seconds / 60:.1f} min"
 
 

@@ -30,7 +30,7 @@ class Sudoku(Task):
     name = "sudoku"
     in_channels = 10
     out_channels = 9  # digit - 1
-    partial_name = "cells right"
+    partial_name = "cells right (givens included)"
     grid = (9, 9)
     cell = "full"
     example = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
