@@ -9,7 +9,7 @@ import argparse
 import time
 
 FLAGSHIPS = ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
-SAMPLES = {"prefix-sums": 20, "sudoku": 100, "chess": 100}
+SAMPLES = {"prefix-sums": 10, "sudoku": 50, "chess": 100}
 
 
 def show(name: str, iters: list[int], samples: int | None) -> None:
@@ -38,7 +38,8 @@ def show(name: str, iters: list[int], samples: int | None) -> None:
     print(f"  hard split: {len(data)} inputs, e.g. {str(data.inputs[0])[:60]}{'...' if len(str(data.inputs[0])) > 60 else ''}")
     header = "  iterations " + "".join(f"{p:>8d}" for p in points)
     print(header)
-    print("  accuracy   " + "".join(f"{curve.at(p):8.1%}" for p in points))
+    print("  exact      " + "".join(f"{curve.at(p):8.1%}" for p in points))
+    print("  partial    " + "".join(f"{curve.partial[p - 1]:8.1%}" for p in points) + f"   ({model.task.partial_name})")
     answer = model.solve(data.inputs[0], iters=recommended)
     verdict = "correct" if str(answer) == str(data.answers[0]) else f"expected {str(data.answers[0])[:60]}"
     print(f"  recommended {recommended} iterations; first input -> {str(answer)[:60]} ({verdict}); {seconds:.1f} s")
@@ -68,6 +69,6 @@ def add_parser(sub) -> None:
                                    "and print exact-match accuracy against the number of iterations.")
     p.add_argument("names", nargs="*", help="checkpoints to show (default: the three flagships)")
     p.add_argument("--iters", nargs="+", type=int, default=[1, 10, 30, 100, 300], help="iteration counts to report")
-    p.add_argument("--samples", type=int, help="hard inputs per task (default: 20 bit strings, 100 puzzles)")
+    p.add_argument("--samples", type=int, help="hard inputs per task (default: 10 bit strings, 50 sudokus, 100 chess puzzles)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.set_defaults(func=run)
