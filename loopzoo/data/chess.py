@@ -168,6 +168,24 @@ def read_generated(path: str | Path, limit: int | None = None, progress: bool = 
     return fens, moves, ratings
 
 
+def _lichess_rating(path, line: int, row: dict) -> float:
+    try:
+        return float(row["Rating"])
+    except ValueError:
+        raise DataError(f"{path}, line {line}: Rating must be a number, got {row['Rating']!r}") from None
+
+
+def _lichess_puzzle(path, line: int, row: dict) -> tuple[str, str]:
+    """``(fen, answer)`` of one Lichess row: apply the first move, the second is the answer (both checked)."""
+    board = _board(path, line, row["FEN"])
+    ucis = row["Moves"].split()
+    if len(ucis) < 2:
+        raise DataError(f"{path}, line {line}: Moves needs at least two moves, got {row['Moves']!r}")
+    board.push(_move(path, line, board, ucis[0]))
+    _move(path, line, board, ucis[1])
+    return board.fen(), ucis[1]
+
+
 def read_lichess(path: str | Path, limit: int | None = None, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
     """``(fens, answers, ratings)`` of a Lichess puzzle CSV (plain or ``.zst``).
 
@@ -176,18 +194,10 @@ def read_lichess(path: str | Path, limit: int | None = None, progress: bool = Fa
     """
     fens, answers, ratings = [], [], []
     for line, row in read_csv(path, LICHESS, progress):
-        board = _board(path, line, row["FEN"])
-        ucis = row["Moves"].split()
-        if len(ucis) < 2:
-            raise DataError(f"{path}, line {line}: Moves needs at least two moves, got {row['Moves']!r}")
-        board.push(_move(path, line, board, ucis[0]))
-        _move(path, line, board, ucis[1])
-        try:
-            ratings.append(float(row["Rating"]))
-        except ValueError:
-            raise DataError(f"{path}, line {line}: Rating must be a number, got {row['Rating']!r}") from None
-        fens.append(board.fen())
-        answers.append(ucis[1])
+        fen, answer = _lichess_puzzle(path, line, row)
+        ratings.append(_lichess_rating(path, line, row))
+        fens.append(fen)
+        answers.append(answer)
         if limit is not None and len(fens) >= limit:
             break
     if not fens:
@@ -205,22 +215,14 @@ def read_lichess_split(path: str | Path, progress: bool = False) -> tuple[list[s
     fens, answers, ratings = [], [], []
     want_easy, want_hard = 50_000, 10_000
     for line, row in read_csv(path, LICHESS, progress):
-        try:
-            rating = float(row["Rating"])
-        except ValueError:
-            raise DataError(f"{path}, line {line}: Rating must be a number, got {row['Rating']!r}") from None
+        rating = _lichess_rating(path, line, row)
         easy = rating <= LICHESS_EASY_MAX
         hard = LICHESS_HARD[0] <= rating <= LICHESS_HARD[1]
         if not (easy and want_easy > 0 or hard and want_hard > 0):
             continue
-        board = _board(path, line, row["FEN"])
-        ucis = row["Moves"].split()
-        if len(ucis) < 2:
-            raise DataError(f"{path}, line {line}: Moves needs at least two moves, got {row['Moves']!r}")
-        board.push(_move(path, line, board, ucis[0]))
-        _move(path, line, board, ucis[1])
-        fens.append(board.fen())
-        answers.append(ucis[1])
+        fen, answer = _lichess_puzzle(path, line, row)
+        fens.append(fen)
+        answers.append(answer)
         ratings.append(rating)
         want_easy -= easy
         want_hard -= hard
