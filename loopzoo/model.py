@@ -190,7 +190,6 @@ class LoopedTransformer(nn.Module):
         check_every = check_iters(check_every, "check_every", high=2**62)
         if halt is not None and return_trace:
             raise InputError("return_trace and halt cannot be combined; the trace shows the residual per iteration")
-        criterion_spec = halt
         if halt is not None:
             halting.make(halt)  # validate before any work
         if device is not None:
@@ -234,8 +233,8 @@ class LoopedTransformer(nn.Module):
                         out, chunk_traces = self._solve_traced(x, batch, iters)
                         for i, tr in zip(chunk, chunk_traces):
                             traces[i] = tr
-                    elif criterion_spec is not None:
-                        states, steps = self.run_halting(x, iters, halting.make(criterion_spec), compact=compact,
+                    elif halt is not None:
+                        states, steps = self.run_halting(x, iters, halting.make(halt), compact=compact,
                                                          check_every=check_every)
                         out = self.task.decode(self.readout(states), batch)
                         for i, n in zip(chunk, steps.tolist()):
