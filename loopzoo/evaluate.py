@@ -52,12 +52,17 @@ class Curve:
         return record
 
 
+def collate(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x [B, L, C], y [B, L])`` of the items ``indices`` of a dataset of ``(x [L, C], y [L])``."""
+    items = [dataset[i] for i in indices]
+    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
 def batches(dataset, batch_size: int, limit: int | None = None):
-    """``(x, y)`` batches over the first ``limit`` items of a dataset of ``(x [L, C], y [L])``."""
+    """``(x, y)`` batches over the first ``limit`` items of a dataset."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
     for start in range(0, n, batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, n))]
-        yield torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+        yield collate(dataset, range(start, min(start + batch_size, n)))
 
 
 @torch.inference_mode()

@@ -79,8 +79,9 @@ def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: st
             raise CheckpointError(pickle_refusal(path))
         raise CheckpointError(f"{path} is a file; give the checkpoint directory holding {CONFIG_FILE} and {WEIGHTS_FILE}")
     name = str(name_or_path)
-    if revision is None and name in bundled():
-        return bundled()[name]
+    zoo = bundled()
+    if revision is None and name in zoo:
+        return zoo[name]
     try:
         return from_hub(name, revision, cache_dir)
     except CheckpointError as exc:
@@ -94,7 +95,7 @@ def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: st
             raise
         from .errors import UnknownNameError
 
-        raise UnknownNameError("model or checkpoint", name, sorted(set(models.names()) | set(bundled())),
+        raise UnknownNameError("model or checkpoint", name, sorted(set(models.names()) | set(zoo)),
                                note=f"{name!r} is not a directory, a bundled checkpoint or a known name ({exc}).") from None
 
 

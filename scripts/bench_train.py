@@ -14,6 +14,7 @@ import torch
 
 import loopzoo
 from loopzoo import flops
+from loopzoo.evaluate import collate
 from loopzoo.train.trainer import param_groups, progressive_iters
 
 
@@ -45,8 +46,8 @@ def main() -> None:
 
     options = {"length": args.length} if args.task == "prefix-sums" else {}
     data = load_split(args.task, "train", n=args.batch_size, **options)
-    x = torch.stack([data[i][0] for i in range(len(data))]).to(device)
-    y = torch.stack([data[i][1] for i in range(len(data))]).to(device)
+    x, y = collate(data, range(len(data)))
+    x, y = x.to(device), y.to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def step(i: int) -> torch.Tensor:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .. import checkpoint as model_checkpoint
 from ..config import ModelConfig
 from ..errors import ConfigError, LoopzooError
-from ..evaluate import accuracy_curve, recall_spectral_radius
+from ..evaluate import accuracy_curve, collate, recall_spectral_radius
 from ..model import LoopedTransformer, build
 from . import checkpoints
 from .distributed import Distributed
@@ -94,6 +94,7 @@ class Trainer:
                 block.compile()
         self.autocast = config.bf16 and self.device.type == "cuda"
         self.step = 0
+        self._epoch_indices: tuple[int, list[int]] = (-1, [])  # this rank's sample order for one epoch
         self.seconds_before = 0.0  # training wall time of earlier processes of this run (resume)
         self._started = time.perf_counter()
         self.progress = progress
@@ -129,13 +130,11 @@ class Trainer:
     def batch_for(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, position = divmod(step, self.steps_per_epoch)
         self.sampler.set_epoch(epoch)
-        if getattr(self, "_epoch_indices", (None,))[0] != epoch:
+        if self._epoch_indices[0] != epoch:
             self._epoch_indices = (epoch, list(self.sampler))
         indices = self._epoch_indices[1][position * self.local_batch : (position + 1) * self.local_batch]
-        items = [self.train_set[i] for i in indices]
-        x = torch.stack([x for x, _ in items]).to(self.device, non_blocking=True)
-        y = torch.stack([y for _, y in items]).to(self.device, non_blocking=True)
-        return x, y
+        x, y = collate(self.train_set, indices)
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step; returns ``(loss, grad_norm)`` as tensors (no host sync)."""
