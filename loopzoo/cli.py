@@ -81,9 +81,14 @@ def model_from_args(args: argparse.Namespace):
 
 def _solve(args: argparse.Namespace) -> int:
     model = model_from_args(args)
-    answers = model.solve(list(args.inputs), iters=args.iters, device=args.device)
-    for answer in answers:
-        print(str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})")
+    answers = model.solve(list(args.inputs), iters=args.iters, device=args.device, halt=args.halt,
+                          compile=args.compile)
+    used = None
+    if args.halt:
+        answers, used = answers
+    for i, answer in enumerate(answers):
+        text = str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})"
+        print(text if used is None else f"{text}  [{used[i]} iterations]")
     return 0
 
 
@@ -118,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, help="width for --random-init (default: the paper's 256)")
     p.add_argument("--heads", type=int, help="attention heads for --random-init (default: 8)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    p.add_argument("--halt", metavar="SPEC", help="stop each input early: residual:1e-4, unchanged:5 or confidence:0.99 "
+                                                  "(--iters becomes a cap; the iterations used are printed)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the block first (slow start, faster loop)")
     p.set_defaults(func=_solve)
 
     import importlib

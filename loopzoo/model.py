@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, LoopzooError, LoopzooWarning
+from .layers.norms import RMSNorm
 from .registry import cells, norms, recalls, tasks
 from .tasks.base import Task
 
@@ -64,7 +66,7 @@ class Readout(nn.Module):
 
     def __init__(self, width: int, classes: int):
         super().__init__()
-        self.norm = nn.RMSNorm(width)
+        self.norm = RMSNorm(width)
         self.hidden = nn.Linear(width, width)
         self.out = nn.Linear(width, classes)
 
@@ -91,6 +93,7 @@ class Trace:
 # Set it with the environment variable LOOPZOO_MAX_TOKENS or by assigning this attribute.
 MAX_TOKENS = int(os.environ.get("LOOPZOO_MAX_TOKENS", 2**18))
 MAX_ITERS = 100_000  # solve() refuses more iterations than this (the config's limit too)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 KEEP_PARSED = 4096  # batches up to this size keep parsed inputs; larger ones re-parse per chunk
 
 
@@ -171,6 +174,7 @@ class LoopedTransformer(nn.Module):
         compact: bool = True,
         check_every: int = 4,
         autocast: bool | None = None,
+        compile: bool | str = False,
     ) -> Any:
         """Answer natural inputs (a sudoku string, a FEN, a bit string, or a list of them).
 
@@ -180,7 +184,9 @@ class LoopedTransformer(nn.Module):
         that iteration; then ``(answers, iterations_used)`` is returned. Halted samples leave the
         batch (``compact``), checked every ``check_every`` iterations (one host sync each).
         ``device`` (default: where the model is) moves the model there; ``autocast`` (default:
-        on for CUDA) runs in bf16. ``return_trace=True`` returns ``(answers, traces)`` with a
+        on for CUDA) runs in bf16. ``compile=True`` (or a ``torch.compile`` mode such as
+        ``"reduce-overhead"``, which uses CUDA graphs on GPU) compiles the blocks in place first,
+        as :meth:`compile_blocks`. ``return_trace=True`` returns ``(answers, traces)`` with a
         :class:`Trace` per input.
         """
         from . import halting
@@ -200,6 +206,8 @@ class LoopedTransformer(nn.Module):
                 self.to(target)
             except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
                 raise InputError(f"cannot use device {str(device)[:60]!r}: {str(exc)[:200]}") from None
+        if compile:
+            self.compile_blocks(None if compile is True else compile)
         device_type = self.device.type
         use_autocast = (device_type == "cuda") if autocast is None else bool(autocast)
         items, single = self.task.as_batch(inputs)
@@ -248,6 +256,38 @@ class LoopedTransformer(nn.Module):
         if halt is not None:
             return (answers[0], used[0]) if single else (answers, used)
         return answers[0] if single else answers
+
+    def compile_blocks(self, mode: str | None = None) -> bool:
+        """``torch.compile`` each block in place (kept for later calls, training included).
+
+        Shapes that change between calls (other batch sizes, halted samples leaving the batch)
+        recompile once and then run with a dynamic batch size. If compiling fails here (no C++
+        compiler, an unsupported platform), the blocks stay eager with a :class:`LoopzooWarning`;
+        returns whether they are compiled.
+        """
+        if mode is not None and mode not in COMPILE_MODES:
+            raise InputError(f"compile mode {str(mode)[:60]!r} is not one of {', '.join(COMPILE_MODES)}")
+        todo = [b for b in self.blocks if getattr(b, "_loopzoo_compile_mode", False) != mode]
+        if not todo:
+            return True
+        try:  # a probe call makes compile errors show here, not in the middle of a solve
+            probe = self.embed(self.task.encode([self.task.parse(self.task.example, 0)]).to(self.device))
+        except LoopzooError:  # a task without a usable example: compile at the first real call
+            probe = None
+        try:
+            for block in todo:
+                block.compile(mode=mode)
+                if probe is not None:
+                    with torch.inference_mode():
+                        block(probe, probe)
+                block._loopzoo_compile_mode = mode
+        except Exception as exc:  # torch.compile raises many kinds; the eager blocks still work
+            for block in todo:
+                block._compiled_call_impl = None
+            warnings.warn(f"torch.compile failed, running eager: {type(exc).__name__}: {str(exc)[:300]}",
+                          LoopzooWarning, stacklevel=3)
+            return False
+        return True
 
     def run_halting(
         self, x: torch.Tensor, iters: int, criterion: Any, *, compact: bool = True, check_every: int = 4

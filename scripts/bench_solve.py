@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Inference benchmark: loopzoo's loop vs the obvious implementation, in one run.
 
-For each task: puzzles/s at several iteration counts, fixed and with halting, against
-``loopzoo.reference`` (dense masked attention, positions recomputed per call, every
+For each task: puzzles/s at several iteration counts, fixed (eager fp32, bf16 autocast,
+``torch.compile``d) and with halting, against ``loopzoo.reference`` (dense masked attention, positions recomputed per call, every
 iteration's logits kept, no early exit); achieved FLOP/s over the machine's matmul FLOP/s
 measured in the same run; peak memory at 30 vs 500 iterations (each in a fresh process).
 
@@ -11,6 +11,7 @@ measured in the same run; peak memory at 30 vs 500 iterations (each in a fresh p
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -91,7 +92,8 @@ def main() -> None:
     print(f"machine: {args.threads} threads, dense fp32 matmul {peak / 1e9:.1f} GFLOP/s at the start "
           f"(re-measured for each row's MFU); prefix sums of {args.length} bits\n")
     header = f"{'task':12s} {'iters':>5s} {'ours/s':>9s} {'ref/s':>9s} {'ratio':>6s} {'bf16/s':>9s} {'ratio':>6s} " \
-             f"{'agree':>6s} {'halt/s':>9s} {'mean it':>7s} {'evals÷':>6s} {'agree':>6s} {'MFU':>6s}"
+             f"{'agree':>6s} {'comp/s':>9s} {'ratio':>6s} {'agree':>6s} {'halt/s':>9s} {'mean it':>7s} {'evals÷':>6s} " \
+             f"{'agree':>6s} {'MFU':>6s}"
     print(header)
     rows = []
     for task in args.tasks:
@@ -100,6 +102,10 @@ def main() -> None:
         parsed = [model.task.parse(x, i) for i, x in enumerate(xs)]
         x = model.task.encode(parsed)
         length = x.shape[1]
+        compiled = copy.deepcopy(model)  # compiled in place: the eager model stays as it is
+        t0 = time.perf_counter()
+        compiled.solve(xs, iters=2, batch_size=args.n, compile=True)
+        compile_s = time.perf_counter() - t0
         for iters in args.iters:
             ours = timed(lambda: model.solve(xs, iters=iters, batch_size=args.n), repeats=2)
             ref = timed(lambda: reference.run(model, x, iters))
@@ -107,6 +113,9 @@ def main() -> None:
             bf16 = timed(lambda: model.solve(xs, iters=iters, batch_size=args.n, autocast=True), repeats=2)
             bf16_agree = sum(str(a) == str(b) for a, b in
                              zip(fixed, model.solve(xs, iters=iters, batch_size=args.n, autocast=True))) / len(xs)
+            comp = timed(lambda: compiled.solve(xs, iters=iters, batch_size=args.n), repeats=2)
+            comp_agree = sum(str(a) == str(b) for a, b in
+                             zip(fixed, compiled.solve(xs, iters=iters, batch_size=args.n))) / len(xs)
             halt_time = timed(lambda: model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n))
             halted, used = model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n)
             agree = sum(str(a) == str(b) for a, b in zip(fixed, halted)) / len(xs)
@@ -114,21 +123,23 @@ def main() -> None:
             mfu = flops.solve_flops(model, len(xs), length, iters) / ours / peak
             row = dict(task=task, model=label, iters=iters, n=len(xs), ours_per_s=len(xs) / ours,
                        ref_per_s=len(xs) / ref, speedup=ref / ours, bf16_per_s=len(xs) / bf16,
-                       bf16_speedup=ref / bf16, bf16_agreement=bf16_agree, halt_per_s=len(xs) / halt_time,
+                       bf16_speedup=ref / bf16, bf16_agreement=bf16_agree, compiled_per_s=len(xs) / comp,
+                       compiled_speedup=ref / comp, compiled_agreement=comp_agree, compile_s=compile_s, halt_per_s=len(xs) / halt_time,
                        mean_iters_halt=sum(used) / len(used), evals_reduction=iters * len(used) / sum(used),
                        halt_agreement=agree, mfu=mfu)
             rows.append(row)
             print(f"{task:12s} {iters:5d} {row['ours_per_s']:9.1f} {row['ref_per_s']:9.1f} {row['speedup']:5.2f}x "
-                  f"{row['bf16_per_s']:9.1f} {row['bf16_speedup']:5.2f}x {bf16_agree:6.2f} {row['halt_per_s']:9.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
+                  f"{row['bf16_per_s']:9.1f} {row['bf16_speedup']:5.2f}x {bf16_agree:6.2f} {row['compiled_per_s']:9.1f} "
+                  f"{row['compiled_speedup']:5.2f}x {comp_agree:6.2f} {row['halt_per_s']:9.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
                   f"{agree:6.2f} {mfu:6.1%}")
         mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads) for it in (30, 500)}
         ref_mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads, ref=True) for it in (30, 500)}
         print(f"{task:12s} peak memory of a solve: {mem[30]:.1f} MiB at 30 iterations, {mem[500]:.1f} MiB at 500 "
               f"(ratio {mem[500] / max(mem[30], 1e-9):.2f}); reference {ref_mem[30]:.1f} -> {ref_mem[500]:.1f} MiB; "
-              f"model: {label}\n")
+              f"model: {label}; torch.compile took {compile_s:.1f} s (first call, not in the rows)\n")
         rows.append(dict(task=task, solve_mib_30=mem[30], solve_mib_500=mem[500], ref_mib_30=ref_mem[30],
                          ref_mib_500=ref_mem[500]))
-    print("ratio = reference time / ours (fp32, then bf16 autocast); agree = share of answers equal to the fp32 "
+    print("ratio = reference time / ours (fp32, then bf16 autocast, then fp32 compiled); agree = share of answers equal to the fp32 "
           "fixed-iteration answers; evals÷ = block evaluations without halting / with halting "
           f"({args.halt}); MFU = model FLOP/s / matmul FLOP/s.")
     if args.json:

@@ -35,6 +35,16 @@ def test_solve_random_init_and_errors(capsys, tmp_path):
     assert code == 2 and "no trained weights" in err
 
 
+def test_solve_with_halting_prints_the_iterations_used(capsys):
+    code, out, _ = run(capsys, "solve", "prefix-sums-internal-recall-outernorm", "0110100111", "--iters", "60",
+                       "--halt", "residual:1e-3")
+    answer, used = out.split("  ")
+    assert code == 0 and answer == "0100111010"  # prefix parities of 0110100111
+    assert used.startswith("[") and 1 <= int(used.split()[0][1:]) <= 60
+    code, _, err = run(capsys, "solve", "prefix-sums-internal-recall-outernorm", "0110", "--halt", "fast")
+    assert code == 2 and "halt" in err and "Traceback" not in err
+
+
 def test_solve_from_weights_dir(capsys, tmp_path):
     import loopzoo
 

@@ -129,3 +129,32 @@ def test_training_after_inference_mode_evaluation(name):
     logits, _ = model(x, 2)
     logits.sum().backward()
     assert model.embed.weight.grad is not None
+
+
+def test_compiled_solve_equals_eager_with_and_without_halting():
+    torch.manual_seed(0)
+    m = loopzoo.create("chess-internal-recall-outernorm", width=16, heads=2).eval()
+    fens = [m.task.example] * 3
+    eager = m.solve(fens, iters=6)
+    eager_halt = m.solve(fens, iters=12, halt="residual:1e-2")
+    assert m.solve(fens, iters=6, compile=True) == eager
+    assert all(block._compiled_call_impl is not None for block in m.blocks)
+    assert m.solve(fens, iters=12, halt="residual:1e-2", compile=True) == eager_halt
+
+
+def test_compile_rejects_an_unknown_mode():
+    m = loopzoo.create("prefix-sums-recall-prenorm", width=16, heads=2)
+    with pytest.raises(loopzoo.InputError, match="compile mode"):
+        m.solve("0101", iters=2, compile="fastest")
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: broken)
+    m = loopzoo.create("prefix-sums-recall-prenorm", width=16, heads=2).eval()
+    expected = m.solve("0110", iters=3)
+    with pytest.warns(loopzoo.LoopzooWarning, match="no C\\+\\+ compiler"):
+        assert m.solve("0110", iters=3, compile=True) == expected
+    assert all(block._compiled_call_impl is None for block in m.blocks)

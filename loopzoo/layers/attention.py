@@ -3,6 +3,10 @@
 ``full``: every token attends to every token (sudoku, chess), 2-D rotary over the grid.
 ``local``: each token attends to a window of ``window`` neighbours, shifted at the borders
 so it always holds ``window`` positions (prefix sums); cost O(L * window), any length.
+
+q and k are rotated and normalized together, as one tensor, and attention runs in
+``scaled_dot_product_attention`` (its fused kernels): the loop's hot path is a few large
+kernels rather than many small ones.
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import cells
-from .rotary import Rotary, remember, rotate
+from .norms import RMSNorm
+from .rotary import Rotary, remember
 
 
 class Attention(nn.Module):
@@ -23,15 +28,19 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
         self.rotary = Rotary(self.head_dim, grid, rope_base)
-        self.q_norm = nn.RMSNorm(self.head_dim)
-        self.k_norm = nn.RMSNorm(self.head_dim)
+        self.q_norm = RMSNorm(self.head_dim)
+        self.k_norm = RMSNorm(self.head_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, L, D = x.shape
-        q, k, v = self.qkv(x).view(B, L, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # 3 x [B, H, L, hd]
-        cos, sin = self.rotary.tables(L, x.device, q.dtype)
-        q = self.q_norm(rotate(q, cos, sin))
-        k = self.k_norm(rotate(k, cos, sin))
+        H, hd = self.heads, self.head_dim
+        qkv = self.qkv(x).view(B, L, 3, H, hd)
+        qk = qkv[:, :, :2]  # [B, L, 2, H, hd]: q and k, rotated and normalized as one tensor
+        real = torch.promote_types(qk.dtype, torch.float32)  # rotation in fp32 at least (bf16 has no complex)
+        qk = self.rotary(qk.to(real), self.rotary.table(L, x.device, real)[:, None, None])
+        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
+        qk = (F.rms_norm(qk, (hd,), eps=self.q_norm.eps) * gains).to(qkv.dtype)
+        q, k, v = (t.transpose(1, 2) for t in (qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]))  # [B, H, L, hd]
         y = self.attend(q, k, v)  # [B, H, L, hd]
         return self.out(y.transpose(1, 2).reshape(B, L, D))
 
@@ -40,31 +49,45 @@ class Attention(nn.Module):
 
 
 class LocalAttention(Attention):
-    """Attention restricted to a sliding window that is shifted inward at the borders."""
+    """Attention restricted to a sliding window that is shifted inward at the borders.
+
+    Queries go in blocks of ``block`` positions; each block attends, in one fused SDPA call with
+    a band mask, to the keys its rows can reach (``block + 2 (window - 1)`` positions), so the
+    cost stays O(L * window) without gathering a copy of k and v per query.
+    """
 
     def __init__(self, width: int, heads: int, window: int = 5, rope_base: float = 10000.0):
         super().__init__(width, heads, (), rope_base)
         self.window = window
-        self._index: dict[tuple, torch.Tensor] = {}
+        self.block = max(8, window)
+        self._masks: dict[tuple, torch.Tensor] = {}
 
-    def window_index(self, length: int, device: torch.device) -> torch.Tensor:
-        """``[L, W]``: the positions each token attends to."""
+    def band_mask(self, length: int, device: torch.device) -> torch.Tensor:
+        """``[blocks, block, block + 2 (window - 1)]``: may query row r of a block see key slot j."""
         key = (length, device)
-        index = self._index.get(key)
-        if index is None:
-            with torch.inference_mode(False):  # an index first built during inference must serve training too
-                start = (torch.arange(length) - self.window // 2).clamp(0, length - self.window)
-                index = remember(self._index, key, (start[:, None] + torch.arange(self.window)).to(device))
-        return index
+        mask = self._masks.get(key)
+        if mask is None:
+            with torch.inference_mode(False):  # a mask first built during inference must serve training too
+                W, size, blocks = self.window, self.block, -(-length // self.block)
+                start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
+                keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
+                keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
+                mask = remember(self._masks, key, ((keys >= start) & (keys < start + W)).to(device))
+        return mask
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        L = q.shape[2]
+        B, H, L, hd = q.shape
         if L <= self.window:
             return F.scaled_dot_product_attention(q, k, v)
-        index = self.window_index(L, q.device)
-        k_win, v_win = k[:, :, index], v[:, :, index]  # [B, H, L, W, hd]
-        scores = torch.einsum("bhld,bhlwd->bhlw", q, k_win) * self.head_dim**-0.5
-        return torch.einsum("bhlw,bhlwd->bhld", scores.softmax(dim=-1), v_win)
+        mask = self.band_mask(L, q.device)
+        blocks, size, slots = mask.shape
+        pad = blocks * size - L
+        q = F.pad(q, (0, 0, 0, pad)).view(B, H, blocks, size, hd)
+        # keys of block b: positions b*size - (W-1) ... (b+1)*size + W-2, as views into padded k, v
+        k, v = (F.pad(t, (0, 0, self.window - 1, pad + self.window - 1)).unfold(2, slots, size).transpose(-1, -2)
+                for t in (k, v))  # [B, H, blocks, slots, hd]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, H, blocks, size, hd]
+        return y.reshape(B, H, blocks * size, hd)[:, :, :L]
 
 
 @cells.register("full")

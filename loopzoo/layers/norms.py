@@ -7,9 +7,20 @@ One module per slot is shared by the attention and the MLP sub-layer, as in the 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..registry import norms
+
+
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` that normalizes bf16/fp16 inputs (under autocast) in fp32 and returns the
+    input's dtype: the fused kernel needs input and gain in one dtype, and fp32 statistics are exact."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == self.weight.dtype:
+            return super().forward(x)
+        return F.rms_norm(x.to(self.weight.dtype), self.normalized_shape, self.weight, self.eps).to(x.dtype)
 
 
 class NormPlacement(nn.Module):
@@ -17,9 +28,9 @@ class NormPlacement(nn.Module):
 
     def __init__(self, width: int, n1: bool, n2: bool, n3: bool):
         super().__init__()
-        self.n1 = nn.RMSNorm(width) if n1 else nn.Identity()
-        self.n2 = nn.RMSNorm(width) if n2 else nn.Identity()
-        self.n3 = nn.RMSNorm(width) if n3 else nn.Identity()
+        self.n1 = RMSNorm(width) if n1 else nn.Identity()
+        self.n2 = RMSNorm(width) if n2 else nn.Identity()
+        self.n3 = RMSNorm(width) if n3 else nn.Identity()
 
     def residual(self, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return s + v

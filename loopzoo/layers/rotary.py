@@ -2,7 +2,8 @@
 
 For ``n`` axes, each axis gets ``head_dim / (2n)`` frequencies ``theta_k = base^(-k/K)``;
 the angle is the integer cell coordinate times ``theta_k``; adjacent pairs of channels
-``(x_2i, x_2i+1)`` are rotated. Tables are cached per (length, device, dtype).
+``(x_2i, x_2i+1)`` are rotated: read as one complex number ``x_2i + i x_2i+1``, the pair is
+multiplied by ``exp(i angle)``. Tables are cached per (length, device, dtype).
 """
 from __future__ import annotations
 
@@ -79,23 +80,28 @@ class Rotary(nn.Module):
         self.register_buffer("theta", base ** (-torch.arange(k_max, dtype=torch.float64) / k_max), persistent=False)
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def tables(self, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """``cos, sin`` of shape ``[L, head_dim/2]``; pairs beyond the axes' share are not rotated."""
+    def table(self, length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """``(cos, sin)`` of each angle, ``[L, head_dim/2, 2]`` in ``dtype``; pairs beyond the
+        axes' share get angle 0 (not rotated)."""
         key = (length, device, dtype)
         cached = self._cache.get(key)
         if cached is None:
             with torch.inference_mode(False):  # a table first built during inference must serve training too
-                cached = remember(self._cache, key, self._build(length, device, dtype))
+                cached = remember(self._cache, key, self._build(length).to(device, dtype))
         return cached
 
-    def _build(self, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    def _build(self, length: int) -> torch.Tensor:
         coords = grid_coords(self.grid, length).to(torch.float64)  # [L, n]
         angles = (coords[:, :, None] * self.theta.to(torch.float64)).flatten(1)  # [L, n*K]
         angles = torch.nn.functional.pad(angles, (0, self.head_dim // 2 - angles.shape[1]))
-        return angles.cos().to(device, dtype), angles.sin().to(device, dtype)
+        return torch.stack((angles.cos(), angles.sin()), dim=-1)  # [L, hd/2, 2]
 
-
-def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate adjacent channel pairs of ``x [B, H, L, hd]`` by the angles in ``cos, sin [L, hd/2]``."""
-    a, b = x[..., 0::2], x[..., 1::2]  # [B, H, L, hd/2]
-    return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
+    def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Rotate the channel pairs of ``x [..., L, *, hd]`` by ``table [L, *, hd/2, 2]`` (from
+        :meth:`table`, in ``x``'s dtype: fp32 or fp64, as ``view_as_complex`` needs)."""
+        if torch.compiler.is_compiling():  # inductor fuses the real form and has no complex kernels
+            a, b = x.unflatten(-1, (-1, 2)).unbind(-1)  # [..., hd/2] each
+            cos, sin = table.unbind(-1)
+            return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
+        pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)))  # [..., hd/2] complex: one fused multiply
+        return torch.view_as_real(pairs * torch.view_as_complex(table)).flatten(-2)

@@ -121,19 +121,55 @@ def attention_ref(attn, x, coords, allowed):
     return y.transpose(1, 2).reshape(B, L, D) @ attn.out.weight.T + attn.out.bias
 
 
-@pytest.mark.parametrize("length", [3, 5, 32, 513])
-def test_local_attention_matches_masked_reference(length):
+def band(length, window):
+    """``[L, L]``: the shifted window of each position (the SPEC's local attention)."""
+    i = torch.arange(length)
+    start = (i - window // 2).clamp(0, max(length - window, 0))
+    return (i[None, :] >= start[:, None]) & (i[None, :] < start[:, None] + window)
+
+
+# lengths around the block size (8) and window, so every partial-block and border case is hit
+@pytest.mark.parametrize("window,length", [(5, 3), (5, 5), (5, 6), (5, 8), (5, 9), (5, 16), (5, 17), (5, 32),
+                                           (5, 513), (3, 10), (9, 9), (9, 10), (9, 41), (12, 30)])
+def test_local_attention_matches_masked_reference(window, length):
     from loopzoo.registry import cells
 
-    attn = cells.get("local")(16, 2, window=5)
+    attn = cells.get("local")(16, 2, window=window)
     for param in attn.parameters():
         torch.nn.init.normal_(param, std=0.3)
     x = torch.randn(2, length, 16)
-    i = torch.arange(length)
-    start = (i - 2).clamp(0, max(length - 5, 0))
-    allowed = (i[None, :] >= start[:, None]) & (i[None, :] < start[:, None] + 5)  # shifted window of 5
-    assert bool((allowed.sum(1) == min(5, length)).all())
-    torch.testing.assert_close(attn(x), attention_ref(attn, x, i[:, None], allowed), rtol=1e-4, atol=1e-5)
+    allowed = band(length, window)
+    assert bool((allowed.sum(1) == min(window, length)).all())
+    positions = torch.arange(length)[:, None]
+    torch.testing.assert_close(attn(x), attention_ref(attn, x, positions, allowed), rtol=1e-4, atol=1e-5)
+
+
+def test_local_attention_gradients_match_masked_reference():
+    from loopzoo.registry import cells
+
+    attn = cells.get("local")(16, 2, window=5)
+    x = torch.randn(2, 19, 16, requires_grad=True)
+    ref_x = x.detach().clone().requires_grad_(True)
+    attn(x).square().sum().backward()
+    ours = [x.grad] + [p.grad.clone() for p in attn.parameters()]
+    attn.zero_grad()
+    attention_ref(attn, ref_x, torch.arange(19)[:, None], band(19, 5)).square().sum().backward()
+    for a, b in zip(ours, [ref_x.grad] + [p.grad for p in attn.parameters()]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_rotary_real_form_equals_complex_form(monkeypatch):
+    """The compiled path rotates with cos/sin (inductor has no complex kernels); eager uses complex."""
+    from loopzoo.layers.rotary import Rotary
+
+    rotary = Rotary(8, (4, 4))
+    x = torch.randn(3, 16, 2, 8)
+    table = rotary.table(16, x.device, x.dtype)[:, None]
+    eager = rotary(x, table)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    torch.testing.assert_close(rotary(x, table), eager)
+    coords = torch.stack(torch.meshgrid(torch.arange(4), torch.arange(4), indexing="ij"), -1).view(16, 2)
+    torch.testing.assert_close(eager, rotary_ref(x.transpose(1, 2), coords).transpose(1, 2))
 
 
 @pytest.mark.parametrize("grid", [(9, 9), (8, 8)])
@@ -168,5 +204,20 @@ def test_position_caches_stay_bounded_over_many_lengths():
     with torch.no_grad():
         for length in range(6, 6 + 3 * CACHE_SIZE):
             attn(torch.randn(1, length, 16))
-    assert len(attn.rotary._cache) <= CACHE_SIZE and len(attn._index) <= CACHE_SIZE
+    assert len(attn.rotary._cache) <= CACHE_SIZE and len(attn._masks) <= CACHE_SIZE
     assert (length, torch.device("cpu"), torch.float32) in attn.rotary._cache  # the newest is kept
+
+
+def test_rms_norm_of_bf16_input_is_computed_in_fp32_without_warnings():
+    import warnings
+
+    from loopzoo.layers.norms import RMSNorm
+
+    norm = RMSNorm(8)
+    torch.nn.init.normal_(norm.weight)
+    x = torch.randn(4, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = norm(x.bfloat16())
+    assert y.dtype == torch.bfloat16
+    torch.testing.assert_close(y.float(), norm(x.bfloat16().float()).bfloat16().float())
