@@ -44,6 +44,12 @@ def _write_atomic(path: Path, write) -> None:
         raise
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once: a reader (or a crash) sees the old or the new file, never half."""
+    path = Path(path)
+    _write_atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def save(model, directory: str | Path, **extra: Any) -> Path:
     """Save ``model`` (a LoopedTransformer) into ``directory``; ``extra`` goes into config.json."""
     from safetensors.torch import save_file
@@ -57,7 +63,7 @@ def save(model, directory: str | Path, **extra: Any) -> Path:
     _write_atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt", "loopzoo": __version__}))
     config = {"model": model.config.to_dict(), "loopzoo_version": __version__, "weights_sha256": sha256_file(weights)}
     config.update(extra)
-    _write_atomic(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
+    write_text_atomic(directory / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
     return directory
 
 

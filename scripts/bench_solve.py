@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["prefix-sums", "sudoku", "chess"])
     parser.add_argument("--iters", nargs="+", type=int, default=[30, 100, 500])
     parser.add_argument("--n", type=int, default=64, help="inputs per measurement")
+    parser.add_argument("--mem-n", type=int, default=256,
+                        help="inputs per memory measurement (large enough that activations, not allocator noise, dominate)")
     parser.add_argument("--width", type=int, default=128, help="width of the random model when no checkpoint is bundled")
     parser.add_argument("--length", type=int, default=128, help="prefix-sums bit length")
     parser.add_argument("--halt", default="residual:1e-3")
@@ -132,9 +134,9 @@ def main() -> None:
                   f"{row['bf16_per_s']:9.1f} {row['bf16_speedup']:5.2f}x {bf16_agree:6.2f} {row['compiled_per_s']:9.1f} "
                   f"{row['compiled_speedup']:5.2f}x {comp_agree:6.2f} {row['halt_per_s']:9.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
                   f"{agree:6.2f} {mfu:6.1%}")
-        mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads) for it in (30, 500)}
-        ref_mem = {it: solve_memory_mib(task, it, args.n, args.width, args.length, args.threads, ref=True) for it in (30, 500)}
-        print(f"{task:12s} peak memory of a solve: {mem[30]:.1f} MiB at 30 iterations, {mem[500]:.1f} MiB at 500 "
+        mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads) for it in (30, 500)}
+        ref_mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads, ref=True) for it in (30, 500)}
+        print(f"{task:12s} peak memory of a solve of {args.mem_n} inputs: {mem[30]:.1f} MiB at 30 iterations, {mem[500]:.1f} MiB at 500 "
               f"(ratio {mem[500] / max(mem[30], 1e-9):.2f}); reference {ref_mem[30]:.1f} -> {ref_mem[500]:.1f} MiB; "
               f"model: {label}; torch.compile took {compile_s:.1f} s (first call, not in the rows)\n")
         rows.append(dict(task=task, solve_mib_30=mem[30], solve_mib_500=mem[500], ref_mib_30=ref_mem[30],

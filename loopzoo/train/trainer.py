@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import checkpoint as model_checkpoint
+from ..checkpoint import write_text_atomic
 from ..config import ModelConfig
 from ..errors import ConfigError, LoopzooError
 from ..evaluate import accuracy_curve, collate, recall_spectral_radius
@@ -119,7 +120,7 @@ class Trainer:
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():
             kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
-            metrics.write_text("".join(line + "\n" for line in kept))
+            write_text_atomic(metrics, "".join(line + "\n" for line in kept))
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.dist.is_main:
@@ -184,7 +185,7 @@ class Trainer:
         """Train to ``total_steps``; evaluate every ``eval_every`` epochs and at the end."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.dist.is_main:
-            (self.run_dir / "train.json").write_text(json.dumps(
+            write_text_atomic(self.run_dir / "train.json", json.dumps(
                 {"model": self.model_config.to_dict(), "train": self.config.to_dict()}, indent=2))
         pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         bar = tqdm(total=self.total_steps, initial=self.step, desc=self.model_config.name or "train", unit="step",
