@@ -131,15 +131,21 @@ def test_training_after_inference_mode_evaluation(name):
     assert model.embed.weight.grad is not None
 
 
-def test_compiled_solve_equals_eager_with_and_without_halting():
+@pytest.mark.parametrize("name", ["chess-internal-recall-outernorm", "prefix-sums-recall-prenorm"])  # full, local
+def test_compiled_solve_equals_eager_with_and_without_halting(name):
     torch.manual_seed(0)
-    m = loopzoo.create("chess-internal-recall-outernorm", width=16, heads=2).eval()
-    fens = [m.task.example] * 3
-    eager = m.solve(fens, iters=6)
-    eager_halt = m.solve(fens, iters=12, halt="residual:1e-2")
-    assert m.solve(fens, iters=6, compile=True) == eager
+    m = loopzoo.create(name, width=16, heads=2).eval()
+    inputs = [m.task.example] * 3 if m.task.name == "chess" else ["0110100111" * 3, "1" * 30, "0" * 29 + "1"]
+    with torch.inference_mode():
+        x = m.task.encode([m.task.parse(v, i) for i, v in enumerate(inputs)])
+        logits = m(x, 6)[0]
+    eager = m.solve(inputs, iters=6)
+    eager_halt = m.solve(inputs, iters=12, halt="residual:1e-2")
+    assert m.solve(inputs, iters=6, compile=True) == eager
     assert all(block._compiled_call_impl is not None for block in m.blocks)
-    assert m.solve(fens, iters=12, halt="residual:1e-2", compile=True) == eager_halt
+    with torch.inference_mode():
+        torch.testing.assert_close(m(x, 6)[0], logits, rtol=1e-4, atol=1e-5)
+    assert m.solve(inputs, iters=12, halt="residual:1e-2", compile=True) == eager_halt
 
 
 def test_compile_rejects_an_unknown_mode():
