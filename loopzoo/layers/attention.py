@@ -62,9 +62,10 @@ class LocalAttention(Attention):
         self.block = max(8, window)
         self._masks: dict[tuple, torch.Tensor] = {}
 
-    def band_mask(self, length: int, device: torch.device) -> torch.Tensor:
-        """``[blocks, block, block + 2 (window - 1)]``: may query row r of a block see key slot j."""
-        key = (length, device)
+    def band_mask(self, length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """``[1, blocks, block, block + 2 (window - 1)]``, additive: 0 where query row r of a block
+        may see key slot j, ``-inf`` elsewhere (4-D and of q's dtype, as the fused CPU kernel takes it)."""
+        key = (length, device, dtype)
         mask = self._masks.get(key)
         if mask is None:
             with torch.inference_mode(False):  # a mask first built during inference must serve training too
@@ -72,22 +73,24 @@ class LocalAttention(Attention):
                 start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
                 keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
                 keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
-                mask = remember(self._masks, key, ((keys >= start) & (keys < start + W)).to(device))
+                allowed = (keys >= start) & (keys < start + W)
+                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, float("-inf"))[None]
+                mask = remember(self._masks, key, mask.to(device))
         return mask
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         B, H, L, hd = q.shape
         if L <= self.window:
             return F.scaled_dot_product_attention(q, k, v)
-        mask = self.band_mask(L, q.device)
-        blocks, size, slots = mask.shape
+        mask = self.band_mask(L, q.device, q.dtype)
+        _, blocks, size, slots = mask.shape
         pad = blocks * size - L
-        q = F.pad(q, (0, 0, 0, pad)).view(B, H, blocks, size, hd)
-        # keys of block b: positions b*size - (W-1) ... (b+1)*size + W-2, as views into padded k, v
+        q = F.pad(q, (0, 0, 0, pad)).reshape(B * H, blocks, size, hd)
+        # keys of block b: positions b*size - (W-1) ... (b+1)*size + W-2, cut from padded k, v
         k, v = (F.pad(t, (0, 0, self.window - 1, pad + self.window - 1)).unfold(2, slots, size).transpose(-1, -2)
-                for t in (k, v))  # [B, H, blocks, slots, hd]
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, H, blocks, size, hd]
-        return y.reshape(B, H, blocks * size, hd)[:, :, :L]
+                .reshape(B * H, blocks, slots, hd) for t in (k, v))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B*H, blocks, size, hd]
+        return y.view(B, H, blocks * size, hd)[:, :, :L]
 
 
 @cells.register("full")
