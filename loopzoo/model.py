@@ -271,7 +271,8 @@ class LoopedTransformer(nn.Module):
         if not todo:
             return True
         try:  # a probe call makes compile errors show here, not in the middle of a solve
-            probe = self.embed(self.task.encode([self.task.parse(self.task.example, 0)]).to(self.device))
+            with torch.inference_mode():
+                probe = self.embed(self.task.encode([self.task.parse(self.task.example, 0)] * 2).to(self.device))
         except LoopzooError:  # a task without a usable example: compile at the first real call
             probe = None
         try:
@@ -279,7 +280,7 @@ class LoopedTransformer(nn.Module):
                 block.compile(mode=mode)
                 if probe is not None:
                     with torch.inference_mode():
-                        block(probe, probe)
+                        block(probe, probe)  # [2, L, D]
                 block._loopzoo_compile_mode = mode
         except Exception as exc:  # torch.compile raises many kinds; the eager blocks still work
             for block in todo:

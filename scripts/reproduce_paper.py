@@ -227,8 +227,10 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float) -> str:
              f"Analysis settings: {settings.iters} iterations, {settings.samples} items per split for accuracy, "
              f"{settings.probe_samples} probe inputs from the {settings.data} split for the fixed-point measurements, "
              f"{settings.jacobian_steps} power-iteration steps, input perturbation eps = {settings.eps:g}. "
-             f"Total analysis time {elapsed:.0f} s. All numbers are measured by `loopzoo.analysis` "
-             "(`scripts/reproduce_paper.py`); per-checkpoint JSON reports sit next to this file.", "",
+             f"Analysis time {sum(sum(r.get('timings_s', {}).values()) for r in reports):.0f} s summed over the "
+             f"checkpoints (this run: {elapsed:.0f} s; reports with the same settings are reused). All numbers are "
+             "measured by `loopzoo.analysis` (`scripts/reproduce_paper.py`); per-checkpoint JSON reports sit next "
+             "to this file.", "",
              "Columns: accuracy = exact match at the last iteration; gap = best accuracy over iterations minus the "
              "last (overthinking); residual = median ||s_{T+1}-s_T||/||s_T||; rho(dF/ds) = median spectral radius "
              "of the loop Jacobian at s_T (share of probes below 1); sigma_max = median top singular value "
