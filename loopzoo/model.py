@@ -285,6 +285,7 @@ class LoopedTransformer(nn.Module):
         except Exception as exc:  # torch.compile raises many kinds; the eager blocks still work
             for block in todo:
                 block._compiled_call_impl = None
+                block.__dict__.pop("_loopzoo_compile_mode", None)
             warnings.warn(f"torch.compile failed, running eager: {type(exc).__name__}: {str(exc)[:300]}",
                           LoopzooWarning, stacklevel=3)
             return False

@@ -164,3 +164,5 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     with pytest.warns(loopzoo.LoopzooWarning, match="no C\\+\\+ compiler"):
         assert m.solve("0110", iters=3, compile=True) == expected
     assert all(block._compiled_call_impl is None for block in m.blocks)
+    with pytest.warns(loopzoo.LoopzooWarning):  # not marked as compiled: a later call tries again
+        m.solve("0110", iters=3, compile=True)
