@@ -2,8 +2,8 @@
 """Inference benchmark: loopzoo's loop vs the obvious implementation, in one run.
 
 For each task: puzzles/s at several iteration counts, fixed (eager fp32, bf16 autocast,
-``torch.compile``d) and with halting, against ``loopzoo.reference`` (dense masked attention, positions recomputed per call, every
-iteration's logits kept, no early exit); achieved FLOP/s over the machine's matmul FLOP/s
+``torch.compile``d) and with halting, against ``loopzoo.reference`` (dense masked attention,
+positions recomputed per call, every iteration's logits kept, no early exit); achieved FLOP/s over the machine's matmul FLOP/s
 measured in the same run; peak memory at 30 vs 500 iterations (each in a fresh process).
 
     python scripts/bench_solve.py [--tasks sudoku prefix-sums chess] [--n 64] [--threads 2]
@@ -50,6 +50,11 @@ def timed(fn, repeats: int = 1) -> float:
     return best
 
 
+def agreement(answers: list, reference: list) -> float:
+    """Share of ``answers`` equal to ``reference``, compared as strings (chess moves, grids, bits)."""
+    return sum(str(a) == str(b) for a, b in zip(answers, reference)) / len(reference)
+
+
 def solve_memory_mib(task: str, iters: int, n: int, width: int, length: int, threads: int, ref: bool = False) -> float:
     """Peak memory a solve adds, in a fresh process: the resident-set high-water mark is reset
     (``/proc/self/clear_refs``) after loading, so imports and data do not hide the solve."""
@@ -74,7 +79,7 @@ else:
 print((status('VmHWM:') - base) / 1024)
 """
     # A fixed mmap threshold makes glibc return freed tensors to the OS at once, so the high-water
-    # mark follows live memory instead of heap fragmentation (which varied by 20 MiB run to run).
+    # mark follows live memory instead of heap fragmentation (which varied by up to 18 MiB run to run).
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1])
@@ -117,14 +122,12 @@ def main() -> None:
             ref = timed(lambda: reference.run(model, x, iters), repeats=2)
             fixed = model.solve(xs, iters=iters, batch_size=args.n)
             bf16 = timed(lambda: model.solve(xs, iters=iters, batch_size=args.n, autocast=True), repeats=2)
-            bf16_agree = sum(str(a) == str(b) for a, b in
-                             zip(fixed, model.solve(xs, iters=iters, batch_size=args.n, autocast=True))) / len(xs)
+            bf16_agree = agreement(model.solve(xs, iters=iters, batch_size=args.n, autocast=True), fixed)
             comp = timed(lambda: compiled.solve(xs, iters=iters, batch_size=args.n), repeats=2)
-            comp_agree = sum(str(a) == str(b) for a, b in
-                             zip(fixed, compiled.solve(xs, iters=iters, batch_size=args.n))) / len(xs)
+            comp_agree = agreement(compiled.solve(xs, iters=iters, batch_size=args.n), fixed)
             halt_time = timed(lambda: model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n))
             halted, used = model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n)
-            agree = sum(str(a) == str(b) for a, b in zip(fixed, halted)) / len(xs)
+            agree = agreement(halted, fixed)
             peak = flops.matmul_peak(seconds=0.5)  # re-measured beside each row: the machine's load changes
             mfu = flops.solve_flops(model, len(xs), length, iters) / ours / peak
             row = dict(task=task, model=label, iters=iters, n=len(xs), ours_per_s=len(xs) / ours,

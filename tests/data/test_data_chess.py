@@ -11,6 +11,8 @@ from loopzoo.data import chess as cd
 from loopzoo.data import load_split
 from loopzoo.tasks.chess import canonicalize
 
+from data_helpers import rewrite_csv
+
 
 def test_lichess_applies_the_first_move_and_answers_the_second(fixtures):
     path = fixtures / "lichess_puzzles.csv"
@@ -42,16 +44,6 @@ def test_lichess_split_by_rating(fixtures):
     assert x[:, 5].sum() == 1  # exactly one own king, shown as white
 
 
-def _rewrite(src, dst, line: int, column: str, value: str):
-    rows = list(csv.DictReader(open(src)))
-    rows[line - 2][column] = value
-    with open(dst, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return dst
-
-
 @pytest.mark.parametrize(
     "line, column, value, message",
     [
@@ -63,7 +55,7 @@ def _rewrite(src, dst, line: int, column: str, value: str):
     ],
 )
 def test_corrupted_lichess_rows_raise_data_error(fixtures, tmp_path, line, column, value, message):
-    path = _rewrite(fixtures / "lichess_puzzles.csv", tmp_path / "bad.csv", line, column, value)
+    path = rewrite_csv(fixtures / "lichess_puzzles.csv", tmp_path / "bad.csv", line, column, value)
     with pytest.raises(DataError, match=rf"bad\.csv, line {line}: ({message})"):
         load_split("chess", "train", path=path)
 
@@ -71,7 +63,7 @@ def test_corrupted_lichess_rows_raise_data_error(fixtures, tmp_path, line, colum
 def test_illegal_answer_is_rejected(fixtures, tmp_path):
     rows = list(csv.DictReader(open(fixtures / "lichess_puzzles.csv")))
     first = rows[0]["Moves"].split()[0]
-    path = _rewrite(fixtures / "lichess_puzzles.csv", tmp_path / "bad.csv", 2, "Moves", f"{first} a8a1")
+    path = rewrite_csv(fixtures / "lichess_puzzles.csv", tmp_path / "bad.csv", 2, "Moves", f"{first} a8a1")
     with pytest.raises(DataError, match=r"line 2: move a8a1 is illegal"):
         cd.read_lichess(path)
 

@@ -10,6 +10,8 @@ import pytest
 from loopzoo import DataError
 from loopzoo.data import load_split, sudoku, sudoku_solver
 
+from data_helpers import rewrite_csv
+
 EXTREME = "8..........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4.."  # "Arto Inkala"
 
 
@@ -88,17 +90,6 @@ def test_reads_sudoku_extreme_format_and_splits_by_rating(fixtures):
     assert len(load_split("sudoku", "train", path=path, n=5)) == 5
 
 
-def _corrupt(fixtures, tmp_path, line: int, column: str, value: str, name="bad.csv"):
-    rows = list(csv.DictReader(open(fixtures / "sudoku_extreme.csv")))
-    rows[line - 2][column] = value
-    out = tmp_path / name
-    with open(out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return out
-
-
 @pytest.mark.parametrize(
     "line, column, change, message",
     [
@@ -110,7 +101,8 @@ def _corrupt(fixtures, tmp_path, line: int, column: str, value: str, name="bad.c
 )
 def test_corrupted_rows_raise_data_error_naming_file_and_line(fixtures, tmp_path, line, column, change, message):
     rows = list(csv.DictReader(open(fixtures / "sudoku_extreme.csv")))
-    path = _corrupt(fixtures, tmp_path, line, column, change(rows[line - 2][column]))
+    path = rewrite_csv(fixtures / "sudoku_extreme.csv", tmp_path / "bad.csv", line, column,
+                       change(rows[line - 2][column]))
     with pytest.raises(DataError, match=rf"bad\.csv, line {line}: {message}"):
         load_split("sudoku", "train", path=path)
 
@@ -120,7 +112,7 @@ def test_answer_contradicting_givens_is_rejected(fixtures, tmp_path):
     q, a = rows[2]["question"], rows[2]["answer"]
     i = next(k for k, ch in enumerate(q) if ch not in ".0")
     wrong = next(d for d in "123456789" if d != q[i])
-    path = _corrupt(fixtures, tmp_path, 4, "question", q[:i] + wrong + q[i + 1 :])
+    path = rewrite_csv(fixtures / "sudoku_extreme.csv", tmp_path / "bad.csv", 4, "question", q[:i] + wrong + q[i + 1 :])
     with pytest.raises(DataError, match="line 4: (the answer contradicts the given|question)"):
         sudoku.read(path)
     assert a  # untouched
