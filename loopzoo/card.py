@@ -61,6 +61,25 @@ def front_matter(name: str, meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def schedule(meta: dict) -> str:
+    """The learning-rate schedule of a run, in words: the paper's by epoch, or a timed run's."""
+    train = meta.get("train", {})
+    warmup, factor = train.get("warmup_epochs"), train.get("decay_factor")
+    if train.get("decay_epoch", 60) is not None:
+        return (f"{train.get('epochs')} epochs, warmup {warmup} epochs, x{factor} at epoch {train.get('decay_epoch')}")
+    decay = meta.get("decay_from")
+    tail = f"x{factor} from step {decay:,} on" if decay is not None else "no decay yet"
+    return f"timed run: warmup {warmup} epoch(s), then constant; {tail}"
+
+
+def augmentation(task: str, train: dict) -> str:
+    from .registry import augmentations
+
+    if not train.get("augment", False) or task not in augmentations.names():
+        return "no augmentation"
+    return "random validity-preserving symmetries of every example at every step"
+
+
 def render(directory: str | Path) -> str:
     """The card text for the checkpoint in ``directory`` (its config.json must hold ``eval``)."""
     meta = json.loads((Path(directory) / "config.json").read_text())
@@ -85,9 +104,8 @@ def render(directory: str | Path) -> str:
         width=model["width"], heads=model["heads"], mlp_ratio=model["mlp_ratio"], depth=model["depth"],
         cell=model.get("cell") or built.task.cell, parameters=f"{built.num_parameters():,}",
         max_iters=train.get("max_iters", "?"), max_iters_minus_1=train.get("max_iters", 1) - 1, lr=train.get("lr"),
-        weight_decay=train.get("weight_decay"), batch_size=train.get("batch_size"), epochs=train.get("epochs"),
-        warmup_epochs=train.get("warmup_epochs"), decay_factor=train.get("decay_factor"),
-        decay_epoch=train.get("decay_epoch"), clip=train.get("clip"), steps=meta.get("steps", "?"),
+        weight_decay=train.get("weight_decay"), batch_size=train.get("batch_size"), schedule=schedule(meta),
+        augmentation=augmentation(built.task.name, train), clip=train.get("clip"), steps=meta.get("steps", "?"),
         train_data=meta.get("data", {}).get("description", "?"), data_hash=meta.get("data", {}).get("sha256", "?"),
         hardware=meta.get("hardware", "?"), wall_time=meta.get("wall_time", "?"), version=meta.get("loopzoo_version"),
         weights_sha256=meta.get("weights_sha256"),

@@ -1,13 +1,24 @@
 #!/usr/bin/env python
 """Train, evaluate and bundle the zoo: ``loopzoo/zoo/<name>/`` = config.json + model.safetensors + README.md.
 
-Each name trains with its CPU-scale recipe into ``runs/zoo/<name>/`` (resumable: rerunning continues
-from the newest checkpoint; finished runs are skipped), is evaluated on the bundled data at every
-iteration up to ``max(500, recommended)``, and is bundled with a model card whose every number
-comes from that evaluation.
+Each name trains with its CPU recipe into ``runs/<name>/`` (resumable: rerunning continues from the
+newest checkpoint), is evaluated on the bundled data at every iteration up to
+``max(500, recommended)``, and is bundled with a model card whose every number comes from that
+evaluation.
 
-    python scripts/train_zoo.py                      # every name below, in order
-    python scripts/train_zoo.py sudoku-internal-recall-outernorm --threads 1
+Two ways to say how long to train:
+
+* ``--minutes M`` (the flagships): train for a wall-clock budget. The learning rate is constant
+  after warmup, and the final x0.1 decay starts explicitly, for the last ``--decay-fraction`` of
+  the budget: a run whose length is not known up front cannot place a decay by epoch, and a
+  constant rate leaves the run free to go on in a later call. The model is evaluated every
+  ``--eval-minutes``; the best by val exact match is kept in ``runs/<name>/best`` and bundled.
+  A run that has decayed stays decayed when continued, unless ``--new-cycle`` returns it to the
+  full rate (a restart, as in cosine restarts).
+* no ``--minutes``: the fixed-step CPU-scale recipe of the name, trained to its end once.
+
+    python scripts/train_zoo.py sudoku-internal-recall-outernorm --minutes 120
+    python scripts/train_zoo.py                      # every name below, in order (fixed-step recipes)
     python scripts/train_zoo.py --bundle-only        # re-evaluate and re-bundle finished runs
 """
 from __future__ import annotations
@@ -26,12 +37,13 @@ import loopzoo
 from loopzoo import card, checkpoint
 from loopzoo.data import load_split
 from loopzoo.evaluate import accuracy_curve, recall_spectral_radius
+from loopzoo.hardware import default_threads
 from loopzoo.hub import ZOO_DIR
-from loopzoo.train import paper_recipe
+from loopzoo.train import TrainConfig, checkpoints, paper_recipe
 from loopzoo.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "runs" / "zoo"
+RUNS = ROOT / "runs"
 FLAGSHIPS = ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
 VARIANTS = ("internal-recall-outernorm", "recall-outernorm", "no-recall-outernorm", "internal-recall-prenorm")
 
@@ -49,6 +61,16 @@ CPU_RECIPES = {
     "chess": dict(model=dict(width=64, heads=4), train=dict(
         epochs=4, batch_size=64, lr=1e-3, warmup_epochs=0.4, decay_epoch=3)),
 }
+# Timed recipes (``--minutes``): everything but the length of the run. bf16 autocast where the CPU
+# has it, every train item with random symmetries, evaluation on 500 val + 500 hard items.
+TIMED_RECIPES = {
+    "sudoku": dict(model=dict(width=128, heads=4), train=dict(
+        epochs=100_000, batch_size=64, lr=1e-3, warmup_epochs=1.0, decay_epoch=None, eval_iters=120)),
+    "chess": dict(model=dict(width=128, heads=4), train=dict(
+        epochs=100_000, batch_size=64, lr=1e-3, warmup_epochs=1.0, decay_epoch=None, eval_iters=100)),
+    "prefix-sums": dict(model=dict(width=64, heads=4), train=dict(
+        epochs=100_000, batch_size=100, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=60)),
+}
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
         "sudoku": dict(val=200, test=200), "chess": dict(val=500, test=500)}
@@ -57,6 +79,33 @@ EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
 def recipe_for(name: str) -> dict:
     task = loopzoo.config_for(name).task
     return CPU_RECIPES.get(name, CPU_RECIPES[task])
+
+
+def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: float, new_cycle: bool,
+                progress: bool) -> Path:
+    """Train ``name`` for ``minutes`` (continuing its run if there is one); the directory to bundle."""
+    run_dir = RUNS / name
+    recipe = TIMED_RECIPES[loopzoo.config_for(name).task]
+    if (run_dir / "train.json").is_file():  # continue with the run's own configs
+        saved = json.loads((run_dir / "train.json").read_text())
+        model_config, config = loopzoo.ModelConfig.from_dict(saved["model"]), TrainConfig.from_dict(saved["train"])
+    else:
+        model_config = loopzoo.config_for(name, **recipe["model"])
+        config = paper_recipe(model_config.task, eval_every=10_000, eval_samples=500, checkpoint_every=200,
+                              **recipe["train"])
+    trainer = Trainer(model_config, config, run_dir, progress=progress)
+    if checkpoints.available(run_dir):
+        trainer.resume()
+        print(f"{name}: resuming at step {trainer.step} ({trainer.seconds_before / 60:.1f} min trained)")
+    if new_cycle:
+        trainer.decay_from = None
+    seconds = 60 * minutes
+    decay_after = seconds * (1 - decay_fraction) if decay_fraction > 0 else None
+    summary = trainer.fit_for(seconds, decay_after=decay_after, eval_every=60 * eval_minutes)
+    ev = summary["eval"]
+    print(f"{name}: {summary['steps']} steps ({summary['steps_this_run']} now, {summary['seconds']} s); "
+          f"val {ev['val']['at']}, hard {ev['test']['at']}")
+    return run_dir / "best"
 
 
 def train(name: str, progress: bool) -> Path:
@@ -89,11 +138,11 @@ def prefix_sums_iters(model, sizes: dict) -> tuple[int, str]:
                    f"({curve.best:.1%}) at iteration {first}; plus a 25% margin")
 
 
-def evaluate(name: str, run_dir: Path) -> dict:
-    cached = run_dir / "eval.json"
+def evaluate(name: str, model_dir: Path) -> dict:
+    cached = model_dir / "eval.json"
     if cached.is_file():
         return json.loads(cached.read_text())
-    model = loopzoo.load(run_dir)
+    model = loopzoo.load(model_dir)
     task = model.config.task
     sizes = EVAL[task]
     t0 = time.perf_counter()
@@ -115,7 +164,7 @@ def evaluate(name: str, run_dir: Path) -> dict:
         summary = curve.summary(points=tuple(sorted({1, 10, 30, 100, 300, 500, iters})))
         result["eval"][split] = {**summary, "label": label, "data_sha256": data.data_hash}
         print(f"{name}: {label}: {summary['at']}")
-    train_config = json.loads((run_dir / "train.json").read_text())["train"]
+    train_config = json.loads((model_dir / checkpoint.CONFIG_FILE).read_text())["train"]
     train_data = load_split(task, "train", n=train_config.get("train_size"), **train_config.get("task_options", {}))
     result["data"] = {"name": "generated" if task != "prefix-sums" else "random-bits",
                       "description": f"the first {len(train_data):,} items of the {task} train split (seed 0)",
@@ -125,28 +174,30 @@ def evaluate(name: str, run_dir: Path) -> dict:
     return result
 
 
-def wall_time(run_dir: Path, meta: dict) -> str:
+def wall_time(model_dir: Path, meta: dict) -> str:
     seconds = meta.get("train_seconds")
     if seconds is None:  # runs started before the trainer recorded it: file times of the run
-        seconds = (run_dir / checkpoint.WEIGHTS_FILE).stat().st_mtime - (run_dir / "train.json").stat().st_mtime
+        seconds = (model_dir / checkpoint.WEIGHTS_FILE).stat().st_mtime - (model_dir / "train.json").stat().st_mtime
         return f"{seconds / 60:.1f} min (from the run's file times, including its final evaluation)"
     return f"{seconds / 60:.1f} min"
 
 
-def bundle(name: str, run_dir: Path, result: dict) -> Path:
-    meta = json.loads((run_dir / checkpoint.CONFIG_FILE).read_text())
+def bundle(name: str, model_dir: Path, result: dict) -> Path:
+    meta = json.loads((model_dir / checkpoint.CONFIG_FILE).read_text())
+    precision = meta.get("precision", "fp32")
     target = ZOO_DIR / name
     tmp = ZOO_DIR / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    shutil.copy2(run_dir / checkpoint.WEIGHTS_FILE, tmp / checkpoint.WEIGHTS_FILE)
+    shutil.copy2(model_dir / checkpoint.WEIGHTS_FILE, tmp / checkpoint.WEIGHTS_FILE)
     meta["model"]["iters"] = result["iters"]
     meta.update(eval=result["eval"], iters_note=result["iters_note"], data=result["data"],
-                hardware=f"CPU ({platform.processor() or platform.machine()}), 1 thread, torch {torch.__version__}",
-                wall_time=wall_time(run_dir, meta), steps=meta.get("steps") or _steps(run_dir),
-                scale_note=("**CPU-scale demo.** Trained for minutes on one CPU thread at width "
-                            f"{meta['model']['width']} (the paper: width 256, 100 epochs of 40,000 examples on a GPU); "
-                            "the accuracies below are what this small budget reached, not the paper's."))
+                hardware=(f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} thread(s), "
+                          f"{precision}, torch {torch.__version__}"),
+                wall_time=wall_time(model_dir, meta), steps=meta.get("steps") or _steps(model_dir),
+                scale_note=(f"**Trained on a CPU.** {wall_time(model_dir, meta)} on {torch.get_num_threads()} CPU "
+                            f"thread(s) in {precision} at width {meta['model']['width']} (the paper: width 256, 100 "
+                            "epochs of 40,000 examples on a GPU); the accuracies below are what this budget reached."))
     meta.pop("final_eval", None)
     (tmp / checkpoint.CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     card.write(tmp)
@@ -157,18 +208,29 @@ def bundle(name: str, run_dir: Path, result: dict) -> Path:
     return target
 
 
-def _steps(run_dir: Path) -> int:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+def _steps(model_dir: Path) -> int:
+    lines = (model_dir / "metrics.jsonl").read_text().splitlines()
     return max(json.loads(line).get("step", 0) for line in lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="names to train (default: the zoo list)")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=default_threads(), help="torch CPU threads (default: all cores)")
+    parser.add_argument("--minutes", type=float, help="train for this wall-clock budget (timed recipe, see above)")
+    parser.add_argument("--decay-fraction", type=float, default=0.2,
+                        help="with --minutes: the last share of the budget at x0.1 learning rate (0: no decay now)")
+    parser.add_argument("--eval-minutes", type=float, default=10.0, help="with --minutes: minutes between evaluations")
+    parser.add_argument("--new-cycle", action="store_true", help="with --minutes: undo an earlier decay")
     parser.add_argument("--bundle-only", action="store_true", help="skip names whose run has not finished")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    if args.minutes is not None and not args.minutes > 0:
+        parser.error(f"--minutes must be positive, got {args.minutes}")
+    if not 0 <= args.decay_fraction < 1:
+        parser.error(f"--decay-fraction must be in [0, 1), got {args.decay_fraction}")
+    if not args.eval_minutes > 0:
+        parser.error(f"--eval-minutes must be positive, got {args.eval_minutes}")
     torch.set_num_threads(args.threads)
     names = args.names or [f"{task}-{v}" for task in ("prefix-sums", "sudoku", "chess") for v in VARIANTS]
     for name in names:
@@ -176,8 +238,12 @@ def main() -> None:
         if args.bundle_only and not (RUNS / name / checkpoint.WEIGHTS_FILE).is_file():
             print(f"{name}: not trained; skipped")
             continue
-        run_dir = train(name, progress=not args.quiet)
-        bundle(name, run_dir, evaluate(name, run_dir))
+        if args.minutes is not None:
+            model_dir = train_timed(name, args.minutes, args.decay_fraction, args.eval_minutes, args.new_cycle,
+                                    progress=not args.quiet)
+        else:
+            model_dir = train(name, progress=not args.quiet)
+        bundle(name, model_dir, evaluate(name, model_dir))
 
 
 if __name__ == "__main__":

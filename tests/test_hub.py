@@ -153,3 +153,14 @@ def test_bundled_checkpoint_loads_and_reproduces_its_card(name):
     # the card's figure is over val["samples"] items; a sub-sample of n agrees within sampling error
     tolerance = 3 * (max(val["at"][str(iters)] * (1 - val["at"][str(iters)]), 0.01) / n) ** 0.5
     assert abs(curve.at(iters) - val["at"][str(iters)]) <= tolerance + 1e-9
+
+
+def test_card_describes_timed_runs_and_augmentation():
+    timed = {"train": {"warmup_epochs": 1.0, "decay_factor": 0.1, "decay_epoch": None, "augment": True}}
+    assert card.schedule({**timed, "decay_from": 5000}) == "timed run: warmup 1.0 epoch(s), then constant; x0.1 from step 5,000 on"
+    assert card.schedule(timed).endswith("no decay yet")
+    paper = {"train": {"epochs": 100, "warmup_epochs": 10.0, "decay_factor": 0.1, "decay_epoch": 60}}
+    assert card.schedule(paper) == "100 epochs, warmup 10.0 epochs, x0.1 at epoch 60"
+    assert card.augmentation("sudoku", timed["train"]).startswith("random validity-preserving symmetries")
+    assert card.augmentation("sudoku", {"augment": False}) == "no augmentation"
+    assert card.augmentation("prefix-sums", timed["train"]) == "no augmentation", "no symmetries registered"

@@ -46,13 +46,15 @@ class GRUResidual(NormPlacement):
     def __init__(self, width: int):
         super().__init__(width, n1=True, n2=True, n3=False)
         self.gru = nn.GRUCell(width, width)
+        # As the paper's init.py: one orthogonal draw over the whole [3D, D] hidden weight (gates
+        # reset, update, new), and the update-gate slice of BOTH biases at 1 (an effective bias of
+        # 2), so the cell starts close to "keep s".
         nn.init.xavier_uniform_(self.gru.weight_ih)
-        for gate in self.gru.weight_hh.chunk(3, dim=0):  # reset, update, new
-            nn.init.orthogonal_(gate)
-        nn.init.zeros_(self.gru.bias_ih)
-        nn.init.zeros_(self.gru.bias_hh)
+        nn.init.orthogonal_(self.gru.weight_hh)
         with torch.no_grad():
-            self.gru.bias_ih[width : 2 * width].fill_(1.0)  # update gate: start close to "keep s"
+            for bias in (self.gru.bias_ih, self.gru.bias_hh):
+                bias.zero_()
+                bias[width : 2 * width].fill_(1.0)
 
     def residual(self, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         shape = s.shape  # [B, L, D]

@@ -35,8 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("hardware")
     g.add_argument("--device", help="cpu or cuda (default: cuda if available)")
     g.add_argument("--compile", action="store_true", help="torch.compile the block")
-    g.add_argument("--no-bf16", action="store_true", help="no bf16 autocast on CUDA")
-    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--precision", choices=("auto", "bf16", "fp32"),
+                   help="bf16 autocast or fp32 (default auto: bf16 on CUDA and on CPUs with AVX-512 BF16 or AMX)")
+    g.add_argument("--no-bf16", action="store_true", help="same as --precision fp32")
+    g.add_argument("--no-augment", action="store_true", help="no random symmetries of the training examples")
+    g.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -44,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from .. import config_for
+    from ..hardware import default_threads
     from ..config import ModelConfig
     from ..errors import ConfigError
     from .recipe import TrainConfig, paper_recipe
     from .trainer import Trainer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or default_threads())
     if args.resume:
         saved = json.loads((Path(args.resume) / "train.json").read_text()) if (Path(args.resume) / "train.json").exists() else None
         if saved is None:
@@ -63,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("give a model name to train, or --resume DIR")
         model_config = config_for(args.name, **{k: getattr(args, k) for k in ("width", "heads") if getattr(args, k)})
         overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
-        if args.no_bf16:
-            overrides["bf16"] = False
+        if args.precision or args.no_bf16:
+            overrides["precision"] = "fp32" if args.no_bf16 else args.precision
+        if args.no_augment:
+            overrides["augment"] = False
         if args.length:
             overrides["task_options"] = {"length": args.length}
         config = paper_recipe(model_config.task, **overrides)

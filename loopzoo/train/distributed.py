@@ -44,6 +44,14 @@ class Distributed:
         if self.world > 1:
             dist.barrier()
 
+    def agree(self, flag: bool) -> bool:
+        """Rank 0's ``flag`` on every rank (decisions from wall time must not differ between ranks)."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.broadcast(value, src=0)
+        return bool(value.item())
+
     def close(self) -> None:
         if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 
 # Learning rates picked from the paper's grid {1e-4, 3e-4, 1e-3, 3e-3} per task.
 TASK_LR = {"prefix-sums": 3e-4, "sudoku": 1e-3, "chess": 3e-4}
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass
@@ -23,12 +24,13 @@ class TrainConfig:
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_epochs: float = 10.0
-    decay_epoch: int = 60
+    decay_epoch: int | None = 60  # None: constant after warmup until a final decay is started explicitly
     decay_factor: float = 0.1
     clip: float = 1.0
     max_iters: int = 30  # progressive loss: n ~ U{0..max_iters-1}, k ~ U{1..max_iters-n}
     seed: int = 0
-    bf16: bool = True  # autocast on CUDA only
+    precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it natively
+    augment: bool = True  # random validity-preserving symmetries per example, where the task has some
     train_size: int | None = None  # first N training items (None = the whole split)
     eval_samples: int = 500
     eval_iters: int = 100
@@ -47,12 +49,19 @@ class TrainConfig:
                 raise ConfigError(f"training option {name} must be a positive integer, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be positive, got {self.lr!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.decay_epoch is not None and (not isinstance(self.decay_epoch, int) or self.decay_epoch < 0):
+            raise ConfigError(f"decay_epoch must be a non-negative integer or None, got {self.decay_epoch!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        if "bf16" in data:  # runs saved before ``precision`` existed: bf16=True meant autocast where supported
+            data.setdefault("precision", "auto" if data.pop("bf16") else "fp32")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -68,7 +77,13 @@ def paper_recipe(task: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**{"lr": TASK_LR.get(task, 3e-4), **overrides})
 
 
-def lr_factor(epoch: float, config: TrainConfig) -> float:
-    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor`` from ``decay_epoch`` on."""
+def lr_factor(epoch: float, config: TrainConfig, decayed: bool = False) -> float:
+    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor`` once decayed.
+
+    The decay starts at ``decay_epoch`` (the paper's fixed schedule), or, for runs whose length
+    is not known up front (``decay_epoch=None``), when the caller says so with ``decayed``.
+    """
     factor = 1.0 - math.exp(-(math.floor(epoch) + 1) / config.warmup_epochs) if config.warmup_epochs > 0 else 1.0
-    return factor * (config.decay_factor if epoch >= config.decay_epoch else 1.0)
+    if config.decay_epoch is not None and epoch >= config.decay_epoch:
+        decayed = True
+    return factor * (config.decay_factor if decayed else 1.0)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from ..checkpoint import write_text_atomic
 from ..config import ModelConfig
 from ..errors import ConfigError, LoopzooError
 from ..evaluate import accuracy_curve, collate, recall_spectral_radius
+from ..hardware import use_bf16
 from ..model import LoopedTransformer, build
+from ..registry import augmentations
 from . import checkpoints
 from .distributed import Distributed
 from .recipe import TrainConfig, lr_factor
@@ -93,8 +97,11 @@ class Trainer:
         if compile:
             for block in self.model.blocks:
                 block.compile()
-        self.autocast = config.bf16 and self.device.type == "cuda"
+        self.autocast = use_bf16(config.precision, self.device)
+        task = model_config.task
+        self.augment = augmentations.get(task) if config.augment and task in augmentations.names() else None
         self.step = 0
+        self.decay_from: int | None = None  # step at which an explicitly started final decay began
         self._epoch_indices: tuple[int, list[int]] = (-1, [])  # this rank's sample order for one epoch
         self.seconds_before = 0.0  # training wall time of earlier processes of this run (resume)
         self._started = time.perf_counter()
@@ -105,7 +112,23 @@ class Trainer:
     def _extra(self) -> dict[str, Any]:
         seconds = self.seconds_before + time.perf_counter() - self._started
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
-                "train_seconds": round(seconds, 1), "device": str(self.device)}
+                "train_seconds": round(seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
+                "precision": "bf16" if self.autocast else "fp32"}
+
+    @property
+    def train_seconds(self) -> float:
+        """Training wall time of this run so far, earlier processes (before a resume) included."""
+        return self.seconds_before + time.perf_counter() - self._started
+
+    def lr_at(self, step: int) -> float:
+        epoch = step // self.steps_per_epoch
+        decayed = self.decay_from is not None and step >= self.decay_from
+        return self.config.lr * lr_factor(epoch, self.config, decayed)
+
+    def start_decay(self) -> None:
+        """Begin the final learning-rate decay now (runs without a fixed ``decay_epoch``)."""
+        if self.decay_from is None:
+            self.decay_from = self.step
 
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
@@ -117,6 +140,7 @@ class Trainer:
         meta = checkpoints.load_latest(self.run_dir, self.model, self.optimizer)
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
+        self.decay_from = meta.get("decay_from")
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():
             kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
@@ -135,13 +159,15 @@ class Trainer:
             self._epoch_indices = (epoch, list(self.sampler))
         indices = self._epoch_indices[1][position * self.local_batch : (position + 1) * self.local_batch]
         x, y = collate(self.train_set, indices)
+        if self.augment is not None:
+            g = torch.Generator().manual_seed((self.config.seed * 1_000_003 + step) * 1_009 + self.dist.rank)
+            x, y = self.augment(x, y, g)
         return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step; returns ``(loss, grad_norm)`` as tensors (no host sync)."""
-        epoch = step // self.steps_per_epoch
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr * lr_factor(epoch, self.config)
+            group["lr"] = self.lr_at(step)
         x, y = self.batch_for(step)
         n, k = progressive_iters(self.config.seed, step, self.config.max_iters)
         self.net.train()
@@ -169,15 +195,16 @@ class Trainer:
             self.losses.append(loss)
             epoch = step // self.steps_per_epoch
             self._log({"step": step + 1, "epoch": epoch, "loss": round(loss, 6), "grad_norm": round(gn, 4),
-                       "lr": self.config.lr * lr_factor(epoch, self.config)})
+                       "lr": self.lr_at(step)})
         pending.clear()
 
     def evaluate(self, step: int) -> dict[str, Any]:
-        record: dict[str, Any] = {"step": step, "kind": "eval", "rho_wx": recall_spectral_radius(self.model)}
+        record: dict[str, Any] = {"step": step, "kind": "eval", "train_minutes": round(self.train_seconds / 60, 2),
+                                  "rho_wx": recall_spectral_radius(self.model)}
         for split in ("val", "test"):
             curve = accuracy_curve(self.model, self.datasets[split], self.config.eval_iters,
                                    limit=self.config.eval_samples, autocast=self.autocast)
-            record[split] = curve.summary()
+            record[split] = curve.summary(points=(1, 10, 30, 100, 300, 500, self.config.eval_iters))
         self._log(record)
         return record
 
@@ -218,6 +245,69 @@ class Trainer:
             model_checkpoint.save(self.model, self.run_dir, **self._extra(), final_eval=last_eval)
         self.dist.barrier()
         return summary
+
+    def fit_for(self, seconds: float, *, decay_after: float | None = None, eval_every: float = 600.0) -> dict[str, Any]:
+        """Train for ``seconds`` of wall time, for runs whose length is not known up front.
+
+        The learning rate stays constant after warmup until the final decay begins: after
+        ``decay_after`` seconds of this call, or already (a resumed run that had decayed goes on
+        decayed). Every ``eval_every`` seconds and at the end the model is evaluated, a resumable
+        checkpoint is written, and the model with the best val exact match so far is kept in
+        ``run_dir/best`` (loadable with :func:`loopzoo.load`).
+        """
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.dist.is_main:
+            write_text_atomic(self.run_dir / "train.json", json.dumps(
+                {"model": self.model_config.to_dict(), "train": self.config.to_dict()}, indent=2))
+        pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self._started = started = time.perf_counter()
+        first_step, last_eval_at, record = self.step, started, {}
+        bar = tqdm(total=round(seconds), desc=self.model_config.name or "train", unit="s",
+                   disable=(not self.dist.is_main) or (None if self.progress is None else not self.progress))
+        while True:
+            now = time.perf_counter()
+            done = self.dist.agree(now - started >= seconds or self.step >= self.total_steps)
+            if not done and decay_after is not None and self.dist.agree(now - started >= decay_after):
+                self.start_decay()
+            if done or self.dist.agree(now - last_eval_at >= eval_every):
+                self._flush(pending)
+                if self.dist.is_main:
+                    record = self.evaluate(self.step)
+                    self._keep_if_best(record)
+                    bar.set_postfix(loss=f"{self.losses[-1]:.4f}" if self.losses else "-", val=record["val"]["best"])
+                self.save_checkpoint()
+                last_eval_at = time.perf_counter()
+                if done:
+                    break
+            loss, grad_norm = self.train_step(self.step)
+            pending.append((self.step, loss, grad_norm))
+            self.step += 1
+            bar.n = min(round(time.perf_counter() - started), bar.total)
+            bar.refresh()
+            if len(pending) >= self.config.log_every:
+                self._flush(pending)
+            if self.step % self.config.checkpoint_every == 0:
+                self._flush(pending)
+                self.save_checkpoint()
+        bar.close()
+        return {"steps": self.step, "steps_this_run": self.step - first_step,
+                "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from, "eval": record}
+
+    def _keep_if_best(self, record: dict[str, Any]) -> bool:
+        """Save the model to ``run_dir/best`` if its val exact match beats the kept one's."""
+        best_dir = self.run_dir / "best"
+        kept = -1.0
+        if (best_dir / model_checkpoint.CONFIG_FILE).is_file():
+            kept = json.loads((best_dir / model_checkpoint.CONFIG_FILE).read_text()).get("best_val", -1.0)
+        score = record["val"]["best"]
+        if score <= kept:
+            return False
+        tmp = self.run_dir / ".best.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model_checkpoint.save(self.model, tmp, **self._extra(), best_val=score, eval=record)
+        shutil.rmtree(best_dir, ignore_errors=True)
+        os.rename(tmp, best_dir)
+        return True
 
     def close(self) -> None:
         self.dist.close()

@@ -70,12 +70,15 @@ def test_registries_hold_exactly_the_spec_components():
     assert set(recalls.names()) >= {"none", "recall", "internal-recall"}
 
 
-def test_gru_init_follows_spec():
+def test_gru_init_follows_the_papers_code():
+    """Update-gate slice 1 in both biases (effective bias 2); one orthogonal draw over [3D, D]."""
     gru = norms.get("gru")(8).gru
-    assert torch.all(gru.bias_hh == 0)
-    assert torch.all(gru.bias_ih[8:16] == 1) and torch.all(gru.bias_ih[:8] == 0) and torch.all(gru.bias_ih[16:] == 0)
-    for gate in gru.weight_hh.chunk(3):
-        torch.testing.assert_close(gate @ gate.T, torch.eye(8), atol=1e-5, rtol=0)
+    for bias in (gru.bias_ih, gru.bias_hh):
+        assert torch.all(bias[8:16] == 1) and torch.all(bias[:8] == 0) and torch.all(bias[16:] == 0)
+    w = gru.weight_hh  # [24, 8]: orthonormal columns over all three gates together
+    torch.testing.assert_close(w.T @ w, torch.eye(8), atol=1e-5, rtol=0)
+    gate_norms = torch.stack([(gate.T @ gate).diagonal().sum() for gate in w.chunk(3)])
+    assert not torch.allclose(gate_norms, torch.full((3,), 8.0), atol=0.5), "drawn per gate, not over the whole matrix"
 
 
 def test_outernorm_keeps_state_norm_fixed():

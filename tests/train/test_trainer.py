@@ -101,3 +101,59 @@ def test_two_process_ddp_keeps_ranks_identical(tmp_path):
     assert hashes[0] == hashes[1]
     assert hashes[0][1] == "4"  # 32 items / batch 8 = 4 steps, each rank reading 4 of every 8
     assert loopzoo.load(tmp_path / "run").config.width == 16
+
+
+# --- precision, timed runs ------------------------------------------------------------------
+def test_timed_runs_keep_the_rate_constant_until_the_decay_is_started():
+    c = paper_recipe("sudoku", decay_epoch=None, warmup_epochs=1.0)
+    assert lr_factor(0, c) == pytest.approx(1 - math.exp(-1.0))
+    assert lr_factor(5_000, c) == pytest.approx(1.0)
+    assert lr_factor(5_000, c, decayed=True) == pytest.approx(0.1)
+
+
+def test_precision_is_checked_and_old_runs_still_load():
+    from loopzoo.errors import ConfigError
+    from loopzoo.train import TrainConfig
+
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="fp8")
+    assert TrainConfig.from_dict({"bf16": False}).precision == "fp32"
+    assert TrainConfig.from_dict({"bf16": True}).precision == "auto"
+
+
+def test_bf16_training_on_the_cpu_runs_under_autocast(tmp_path):
+    trainer = make(tmp_path, max_steps=4, precision="bf16")
+    assert trainer.autocast
+    trainer.fit()
+    assert all(math.isfinite(v) for v in losses(tmp_path).values())
+
+
+def test_fit_for_trains_for_a_time_decays_and_keeps_the_best_model(tmp_path):
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None, checkpoint_every=10_000, log_every=5)
+    summary = trainer.fit_for(3.0, decay_after=1.5, eval_every=1.0)
+    assert summary["steps"] > 0 and summary["decay_from"] is not None and 0 < summary["decay_from"] <= summary["steps"]
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if r.get("kind") == "eval"]
+    assert len(evals) >= 2 and all("train_minutes" in r for r in evals)
+    lrs = {r["step"]: r["lr"] for r in records if "lr" in r}
+    assert lrs[max(lrs)] == pytest.approx(0.1 * lrs[min(lrs)]), "the last steps ran at x0.1"
+    best = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert best["best_val"] == max(r["val"]["best"] for r in evals)
+    loopzoo.load(tmp_path / "best")
+    resumed = make(tmp_path, epochs=10_000, decay_epoch=None)
+    resumed.resume()
+    assert resumed.step == summary["steps"] and resumed.decay_from == summary["decay_from"]
+
+
+def test_thread_default_follows_omp_num_threads(monkeypatch):
+    from loopzoo.hardware import default_threads, use_bf16
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert default_threads() >= 1
+    assert use_bf16("bf16", "cpu") and not use_bf16("fp32", "cpu")
+    from loopzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="precision"):
+        use_bf16("half", "cpu")

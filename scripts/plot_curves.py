@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""Learning curves of timed zoo runs: exact match against training minutes, from ``runs/<name>/metrics.jsonl``.
+
+For each name: a PNG in ``docs/curves/<name>.png`` (val and hard, at 30 iterations and at the run's
+evaluation horizon) and a Markdown table of every evaluation on stdout.
+
+    python scripts/plot_curves.py sudoku-internal-recall-outernorm chess-internal-recall-outernorm
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def evaluations(run_dir: Path) -> tuple[list[dict], dict]:
+    """The eval records of a run, in order, and its train.json."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [r for r in records if r.get("kind") == "eval" and "train_minutes" in r], \
+        json.loads((run_dir / "train.json").read_text())
+
+
+def decay_start(run_dir: Path) -> int | None:
+    """Step at which the run's final decay began (from its newest checkpoint), if it has."""
+    newest = sorted((run_dir / "checkpoints").glob("step-*"))
+    if not newest:
+        return None
+    return json.loads((newest[-1] / "trainer.json").read_text()).get("decay_from")
+
+
+def table(evals: list[dict], horizon: int) -> str:
+    head = f"| minutes | steps | val @30 | val @{horizon} | hard @30 | hard @{horizon} |\n|---|---|---|---|---|---|\n"
+    rows = [f"| {r['train_minutes']:.0f} | {r['step']:,} | {r['val']['at']['30']:.1%} | {r['val']['at'][str(horizon)]:.1%} "
+            f"| {r['test']['at']['30']:.1%} | {r['test']['at'][str(horizon)]:.1%} |" for r in evals]
+    return head + "\n".join(rows)
+
+
+def plot(name: str, evals: list[dict], horizon: int, decay_minutes: float | None, samples: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    minutes = [r["train_minutes"] for r in evals]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for split, label, color in (("val", "val", "tab:blue"), ("test", "hard", "tab:red")):
+        for iters, style in ((horizon, "-"), (30, ":")):
+            ax.plot(minutes, [100 * r[split]["at"][str(iters)] for r in evals], style, color=color, marker="o",
+                    markersize=3, label=f"{label} ({samples[split]}) @ {iters} iters")
+    if decay_minutes is not None:
+        ax.axvline(decay_minutes, color="grey", linewidth=0.8)
+        ax.text(decay_minutes, 2, " lr x0.1", color="grey", fontsize=8)
+    ax.set(xlabel="training minutes (CPU)", ylabel="exact match (%)", ylim=(0, 100), title=name)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="+")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "curves")
+    args = parser.parse_args()
+    for name in args.names:
+        run_dir = args.runs / name
+        if not (run_dir / "metrics.jsonl").is_file():
+            raise SystemExit(f"{run_dir} has no metrics.jsonl; train it with scripts/train_zoo.py {name} --minutes M")
+        evals, saved = evaluations(run_dir)
+        if not evals:
+            raise SystemExit(f"{run_dir} has no timed evaluations yet")
+        horizon = saved["train"]["eval_iters"]
+        decay = decay_start(run_dir)
+        decay_minutes = next((r["train_minutes"] for r in evals if decay is not None and r["step"] >= decay), None)
+        samples = {s: evals[-1][s]["samples"] for s in ("val", "test")}
+        plot(name, evals, horizon, decay_minutes, samples, args.out / f"{name}.png")
+        print(f"### {name} ({samples['val']} val / {samples['test']} hard puzzles per evaluation)\n")
+        print(table(evals, horizon) + "\n")
+        print(f"plot: {(args.out / f'{name}.png').relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}\n")
+
+
+if __name__ == "__main__":
+    main()
