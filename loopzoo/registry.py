@@ -134,7 +134,8 @@ cells = Registry("cells", ("loopzoo.layers.attention",))
 models = Registry("models", ("loopzoo.recipes",))
 halting = Registry("halting", ("loopzoo.halting",))
 datasets = Registry("datasets", ("loopzoo.data.prefix_sums", "loopzoo.data.sudoku", "loopzoo.data.chess"))
+views = Registry("views", ("loopzoo.web.views",))  # how `loopzoo serve` draws each task's answers
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (tasks, recalls, norms, cells, models, halting, datasets)
+    r.kind: r for r in (tasks, recalls, norms, cells, models, halting, datasets, views)
 }
