@@ -34,7 +34,7 @@ def find_browser() -> str | None:
 class Browser:
     """One headless Chromium with one tab; a context manager that always stops the process."""
 
-    def __init__(self, executable: str, width: int = 1280, height: int = 1800, timeout: float = 60):
+    def __init__(self, executable: str, width: int = 1280, height: int = 900, timeout: float = 60):
         self.executable, self.timeout = executable, timeout
         self.size = (width, height)
         self._ids = 0
