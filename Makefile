@@ -7,11 +7,12 @@ TORCH  ?= torch==2.13.0
 
 .PHONY: demo test venv clean
 
+# `web` (Gradio, about 190 MB with pandas) is installed so that the page's tests run in CI, not skip.
 $(BIN)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -e ".[chess,plot,dev]"
+	$(BIN)/pip install -q -e ".[chess,plot,web,dev]"
 	touch $@
 
 venv: $(BIN)/.installed

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import LoopzooError
+from .registry import REGISTRIES
 
 EPILOG = """\
 Model names are {task}-{recall}-{norm}, e.g. sudoku-internal-recall-outernorm:
@@ -23,12 +24,12 @@ examples:
 """
 
 # Modules that add subcommands: each has ``add_parser(subparsers)``; absent ones are skipped.
-SUBCOMMAND_MODULES = ("loopzoo.data.cli", "loopzoo.train.cli", "loopzoo.hub_cli", "loopzoo.analysis.cli", "loopzoo.demo")
+SUBCOMMAND_MODULES = ("loopzoo.data.cli", "loopzoo.train.cli", "loopzoo.hub_cli", "loopzoo.analysis.cli", "loopzoo.demo",
+                      "loopzoo.web.cli")
 
 
 def _list(args: argparse.Namespace) -> int:
     from . import list_models
-    from .registry import REGISTRIES
 
     if args.kind == "models":
         names = list_models(args.pattern)
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list model names (or other components)", description="List registered names.")
     p.add_argument("pattern", nargs="?", help="shell glob, e.g. 'sudoku-*'")
-    p.add_argument("--kind", default="models", choices=["models", "tasks", "recalls", "norms", "cells", "halting", "datasets"],
+    p.add_argument("--kind", default="models", choices=list(REGISTRIES),
                    help="which registry to list (default: models)")
     p.add_argument("--source", action="store_true", help="show where each name comes from (built-in or plugin)")
     p.set_defaults(func=_list)

@@ -135,7 +135,8 @@ models = Registry("models", ("loopzoo.recipes",))
 halting = Registry("halting", ("loopzoo.halting",))
 datasets = Registry("datasets", ("loopzoo.data.prefix_sums", "loopzoo.data.sudoku", "loopzoo.data.chess"))
 augmentations = Registry("augmentations", ("loopzoo.train.augment",))  # keyed by task name
+views = Registry("views", ("loopzoo.web.views",))  # how `loopzoo serve` draws each task's answers
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (tasks, recalls, norms, cells, models, halting, datasets, augmentations)
+    r.kind: r for r in (tasks, recalls, norms, cells, models, halting, datasets, augmentations, views)
 }
