@@ -21,6 +21,7 @@ examples:
   loopzoo list 'sudoku-*'
   loopzoo info prefix-sums-internal-recall-outernorm
   loopzoo solve prefix-sums-internal-recall-outernorm 0110100 --weights runs/ps --iters 40
+  loopzoo solve sudoku-internal-recall-outernorm PUZZLE --iters 500 --halt valid --restarts 2
 """
 
 # Modules that add subcommands: each has ``add_parser(subparsers)``; absent ones are skipped.
@@ -80,16 +81,32 @@ def model_from_args(args: argparse.Namespace):
     return load(args.name)
 
 
+def marks(encoding: str | None) -> dict[bool | None, str]:
+    """The mark of each verdict (valid, invalid, unknown): check marks where the terminal can print them."""
+    try:
+        "\u2713\u2717".encode(encoding or "ascii")
+        return {True: "\u2713", False: "\u2717", None: "?"}
+    except (UnicodeEncodeError, LookupError):
+        return {True: "+", False: "x", None: "?"}
+
+
 def _solve(args: argparse.Namespace) -> int:
     model = model_from_args(args)
-    answers = model.solve(list(args.inputs), iters=args.iters, device=args.device, halt=args.halt,
-                          compile=args.compile)
-    used = None
-    if args.halt:
-        answers, used = answers
-    for i, answer in enumerate(answers):
-        text = str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})"
-        print(text if used is None else f"{text}  [{used[i]} iterations]")
+    solutions = model.solve(list(args.inputs), iters=args.iters, device=args.device, halt=args.halt,
+                            compile=args.compile, restarts=args.restarts, seed=args.seed, return_info=True)
+    mark = marks(getattr(sys.stdout, "encoding", None))
+    checks = model.task.can_verify()
+    for sol in solutions:
+        answer = sol.answer
+        line = str(answer) if not hasattr(answer, "san") else f"{answer.uci} ({answer.san})"
+        notes = []
+        if checks:
+            notes.append(f"{mark[sol.verified]} {sol.status}" + ("" if sol.verified else f": {sol.reason}"))
+        if args.halt or args.restarts:
+            notes.append(f"[{sol.total_iters} iterations" + (f", {sol.runs} runs]" if sol.runs > 1 else "]"))
+        if notes:  # beside a one-line answer, under a multi-line one (a maze)
+            line += ("\n" if "\n" in line else "  ") + "  ".join(notes)
+        print(line)
     return 0
 
 
@@ -124,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, help="width for --random-init (default: the paper's 256)")
     p.add_argument("--heads", type=int, help="attention heads for --random-init (default: 8)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
-    p.add_argument("--halt", metavar="SPEC", help="stop each input early: residual:1e-4, unchanged:5 or confidence:0.99 "
+    p.add_argument("--halt", metavar="SPEC", help="stop each input early: residual:1e-4, unchanged:5, confidence:0.99, "
+                                                  "or valid (at the first answer that passes the task's check) "
                                                   "(--iters becomes a cap; the iterations used are printed)")
+    p.add_argument("--restarts", type=int, default=0, metavar="K",
+                   help="run an input whose answer fails the check again from a perturbed start, up to K times")
+    p.add_argument("--seed", type=int, default=0, help="seed of the restarts' start states (default 0)")
     p.add_argument("--compile", action="store_true", help="torch.compile the block first (slow start, faster loop)")
     p.set_defaults(func=_solve)
 

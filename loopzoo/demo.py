@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 
 FLAGSHIPS = ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
 SAMPLES = {"prefix-sums": 10, "sudoku": 50, "chess": 100}
@@ -40,7 +41,13 @@ def show(name: str, iters: list[int], samples: int | None) -> None:
     print(header)
     print("  exact      " + "".join(f"{curve.at(p):8.1%}" for p in points))
     print("  partial    " + "".join(f"{curve.partial[p - 1]:8.1%}" for p in points) + f"   ({model.task.partial_name})")
-    answer = model.solve(data.inputs[0], iters=recommended)
+    checked = model.task.can_verify()  # then answer every input and count what checks out
+    solutions = model.solve(data.inputs if checked else data.inputs[:1], iters=recommended, return_info=True)
+    if checked:
+        counts = Counter(sol.status for sol in solutions)
+        print(f"  verified   {counts['valid']} valid, {counts['invalid']} invalid, {counts['unknown']} not checkable "
+              f"(of {len(solutions)}, at {recommended} iterations)")
+    answer = solutions[0].answer
     verdict = "correct" if str(answer) == str(data.answers[0]) else f"expected {str(data.answers[0])[:60]}"
     print(f"  recommended {recommended} iterations; first input -> {str(answer)[:60]} ({verdict}); {seconds:.1f} s")
 

@@ -1,16 +1,20 @@
 """Halting criteria: when a sample may stop iterating (``solve(..., halt="residual:1e-4")``).
 
-A criterion is made per batch from its argument string and called once per iteration with the
-previous state, the new state and (if it asks for them) the logits; it returns a ``[B]`` bool
-mask of samples that may stop. Criteria with memory keep it per sample and drop rows with
-:meth:`Criterion.keep` when finished samples leave the batch.
+A criterion is made per batch from its argument string, shown the batch's task and parsed
+inputs (:meth:`Criterion.bind`), and called once per iteration with the previous state, the new
+state and (if it asks for them) the logits; it returns a ``[B]`` bool mask of samples that may
+stop. Criteria with memory keep it per sample and drop rows with :meth:`Criterion.keep` when
+finished samples leave the batch.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
 from .errors import InputError
 from .registry import halting
+from .tasks.base import UNKNOWN, VERIFIED
 
 
 class Criterion:
@@ -20,6 +24,9 @@ class Criterion:
 
     def __call__(self, prev: torch.Tensor, s: torch.Tensor, logits: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+    def bind(self, task: Any, parsed: list[Any]) -> None:
+        """Called by ``solve`` before the loop with the task and the batch's parsed inputs."""
 
     def keep(self, rows: torch.Tensor) -> None:
         """Keep only the rows ``rows`` (indices) of any per-sample memory."""
@@ -86,6 +93,43 @@ class Confidence(Criterion):
 
     def __call__(self, prev, s, logits):
         return logits.float().softmax(dim=-1).amax(dim=-1).amin(dim=-1) >= self.threshold
+
+
+@halting.register("valid")
+class Valid(Criterion):
+    """Stop at the first iteration whose decoded answer verifies (:meth:`Task.verify`).
+
+    ``"valid:SPEC"`` (e.g. ``"valid:residual:1e-3"``) also stops samples whose answer the task
+    cannot check when the criterion ``SPEC`` holds; answers known to be wrong keep iterating.
+    """
+
+    needs_logits = True
+
+    def __init__(self, arg: str | None = None):
+        if arg is not None and arg.partition(":")[0] == "valid":
+            raise InputError(f"halting 'valid': its fallback {arg!r} cannot be 'valid' again")
+        self.fallback = make(arg) if arg else None
+        self.task: Any = None
+        self.parsed: list[Any] = []
+
+    def bind(self, task, parsed):
+        self.task, self.parsed = task, list(parsed)
+        if self.fallback is not None:
+            self.fallback.bind(task, parsed)
+
+    def __call__(self, prev, s, logits):
+        if self.task is None:
+            raise InputError("halting 'valid' needs the batch's inputs: call bind(task, parsed) first (solve does)")
+        status = self.task.verify_logits(logits, self.parsed)  # [B] int8
+        stop = status == VERIFIED
+        if self.fallback is not None:
+            stop = stop | ((status == UNKNOWN) & self.fallback(prev, s, logits))
+        return stop
+
+    def keep(self, rows):
+        self.parsed = [self.parsed[i] for i in rows.tolist()]
+        if self.fallback is not None:
+            self.fallback.keep(rows)
 
 
 def make(spec: str) -> Criterion:

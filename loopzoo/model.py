@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -87,12 +88,30 @@ class Trace:
     residual: np.ndarray  # [T]
 
 
+@dataclass(frozen=True)
+class Solution:
+    """One answer of ``solve(..., return_info=True)``: the answer, what it cost, and whether it checks out."""
+
+    answer: Any
+    iters: int  # iterations of the run that gave the answer
+    total_iters: int  # iterations over all runs of this input (restarts included): its compute
+    runs: int  # 1 + the restarts used
+    verified: bool | None  # Task.verify: True valid, False breaks a rule, None the task cannot tell
+    reason: str  # what the check found; for a failure, the first rule broken
+
+    @property
+    def status(self) -> str:
+        """``"valid"``, ``"invalid"`` or ``"unknown"``."""
+        return "unknown" if self.verified is None else "valid" if self.verified else "invalid"
+
+
 # Most tokens (inputs x length) one forward pass may hold. Activation memory grows with it
 # (about tokens * width * 4 bytes * (2 * mlp_ratio + 3 * window + 8) at most), so solve() cuts
 # batches into chunks within it and refuses, up front, a single input longer than it.
 # Set it with the environment variable LOOPZOO_MAX_TOKENS or by assigning this attribute.
 MAX_TOKENS = int(os.environ.get("LOOPZOO_MAX_TOKENS", 2**18))
 MAX_ITERS = 100_000  # solve() refuses more iterations than this (the config's limit too)
+MAX_RESTARTS = 1000  # solve() refuses more restarts than this
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 KEEP_PARSED = 4096  # batches up to this size keep parsed inputs; larger ones re-parse per chunk
 
@@ -104,6 +123,15 @@ def check_iters(iters: Any, what: str = "iters", high: int = MAX_ITERS) -> int:
     if iters > high:
         raise InputError(f"{what} is {iters}, above loopzoo's limit of {high}")
     return int(iters)
+
+
+def check_count(value: Any, what: str, high: int) -> int:
+    """``value`` as an int in ``[0, high]``, else :class:`InputError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"{what} must be a non-negative integer, got {str(value)[:60]!r}")
+    if value > high:
+        raise InputError(f"{what} is {value}, above loopzoo's limit of {high}")
+    return int(value)
 
 
 class LoopedTransformer(nn.Module):
@@ -175,14 +203,26 @@ class LoopedTransformer(nn.Module):
         check_every: int = 4,
         autocast: bool | None = None,
         compile: bool | str = False,
+        return_info: bool = False,
+        restarts: int = 0,
+        seed: int = 0,
+        restart_noise: float = 1.0,
     ) -> Any:
         """Answer natural inputs (a sudoku string, a FEN, a bit string, or a list of them).
 
         Returns one answer for one input, a list for a list. ``iters`` defaults to the config's.
-        ``halt`` (e.g. ``"residual:1e-4"``, ``"unchanged:5"``, ``"confidence:0.99"``) makes
-        ``iters`` a cap: each sample stops when the criterion holds and its answer is the one at
-        that iteration; then ``(answers, iterations_used)`` is returned. Halted samples leave the
-        batch (``compact``), checked every ``check_every`` iterations (one host sync each).
+        ``halt`` (e.g. ``"residual:1e-4"``, ``"unchanged:5"``, ``"confidence:0.99"``, ``"valid"``)
+        makes ``iters`` a cap: each sample stops when the criterion holds and its answer is the
+        one at that iteration; then ``(answers, iterations_used)`` is returned. ``"valid"`` stops
+        at the first answer that passes the task's check (:meth:`Task.verify`). Halted samples
+        leave the batch (``compact``), checked every ``check_every`` iterations (one host sync each).
+
+        ``restarts=K`` runs an input whose answer fails the check again, from the start state
+        ``e + restart_noise * ||e|| * z`` (``z`` a unit Gaussian direction drawn from ``seed``, the
+        input's index and the attempt), up to ``K`` times; its answer is the first that passes,
+        else the last. Inputs the task cannot check are not restarted. ``return_info=True``
+        returns a :class:`Solution` per input (answer, iterations, runs, verdict and reason).
+
         ``device`` (default: where the model is) moves the model there; ``autocast`` (default:
         on for CUDA) runs in bf16. ``compile=True`` (or a ``torch.compile`` mode such as
         ``"reduce-overhead"``, which uses CUDA graphs on GPU) compiles the blocks in place first,
@@ -194,8 +234,14 @@ class LoopedTransformer(nn.Module):
         iters = check_iters(self.config.iters if iters is None else iters)
         batch_size = check_iters(batch_size, "batch_size", high=2**62)
         check_every = check_iters(check_every, "check_every", high=2**62)
-        if halt is not None and return_trace:
-            raise InputError("return_trace and halt cannot be combined; the trace shows the residual per iteration")
+        restarts = check_count(restarts, "restarts", MAX_RESTARTS)
+        seed = check_count(seed, "seed", 2**63 - 1)
+        if isinstance(restart_noise, bool) or not isinstance(restart_noise, (int, float, np.integer, np.floating)) \
+                or not 0 < float(restart_noise) < float("inf"):
+            raise InputError(f"restart_noise must be a positive finite number, got {str(restart_noise)[:60]!r}")
+        if return_trace and (halt is not None or restarts or return_info):
+            what = "halt" if halt is not None else "restarts" if restarts else "return_info"
+            raise InputError(f"return_trace and {what} cannot be combined; the trace shows every iteration of one run")
         if halt is not None:
             halting.make(halt)  # validate before any work
         if device is not None:
@@ -241,21 +287,75 @@ class LoopedTransformer(nn.Module):
                         out, chunk_traces = self._solve_traced(x, batch, iters)
                         for i, tr in zip(chunk, chunk_traces):
                             traces[i] = tr
-                    elif halt is not None:
-                        states, steps = self.run_halting(x, iters, halting.make(halt), compact=compact,
-                                                         check_every=check_every)
-                        out = self.task.decode(self.readout(states), batch)
-                        for i, n in zip(chunk, steps.tolist()):
-                            used[i] = n
                     else:
-                        out = self.task.decode(self(x, iters)[0], batch)
+                        run = partial(self._run, iters=iters, halt=halt, compact=compact, check_every=check_every)
+                        if return_info or restarts:
+                            out = self._solve_checked(x, batch, chunk, run, restarts, seed, float(restart_noise))
+                            for i, sol in zip(chunk, out):
+                                used[i] = sol.total_iters
+                        else:
+                            logits, steps = run(x, batch, None)
+                            out = self.task.decode(logits, batch)
+                            for i, n in zip(chunk, steps):
+                                used[i] = n
                     for i, answer in zip(chunk, out):
                         answers[i] = answer
         if return_trace:
             return (answers[0], traces[0]) if single else (answers, traces)
+        if return_info:
+            return answers[0] if single else answers
+        if restarts:
+            answers = [sol.answer for sol in answers]
         if halt is not None:
             return (answers[0], used[0]) if single else (answers, used)
         return answers[0] if single else answers
+
+    def _run(self, x: torch.Tensor, parsed: list[Any], start: torch.Tensor | None, *, iters: int, halt: str | None,
+             compact: bool, check_every: int) -> tuple[torch.Tensor, list[int]]:
+        """One run of a batch: ``(logits [B, L, C], iterations used per sample)``, fixed or halting."""
+        from . import halting
+
+        if halt is None:
+            return self(x, iters, start)[0], [iters] * x.shape[0]
+        criterion = halting.make(halt)
+        criterion.bind(self.task, parsed)
+        states, steps = self.run_halting(x, iters, criterion, compact=compact, check_every=check_every, state=start)
+        return self.readout(states), steps.tolist()
+
+    def _solve_checked(self, x: torch.Tensor, parsed: list[Any], indices: list[int], run: Callable, restarts: int,
+                       seed: int, noise: float) -> list[Solution]:
+        """Run, check every answer, and restart the ones that fail from perturbed start states."""
+        logits, steps = run(x, parsed, None)
+        answers = self.task.decode(logits, parsed)
+        verdicts = [self.task.verify(p, a) for p, a in zip(parsed, answers)]
+        last, total, runs = list(steps), list(steps), [1] * len(parsed)
+        pending = [j for j, v in enumerate(verdicts) if v.verified is False]
+        for attempt in range(1, restarts + 1):
+            if not pending:
+                break
+            sub = [parsed[j] for j in pending]
+            xs = x[pending]
+            logits, steps = run(xs, sub, self.restart_state(xs, [indices[j] for j in pending], attempt, seed, noise))
+            for j, answer, n in zip(pending, self.task.decode(logits, sub), steps):
+                answers[j], verdicts[j] = answer, self.task.verify(parsed[j], answer)
+                last[j], total[j], runs[j] = n, total[j] + n, runs[j] + 1
+            pending = [j for j in pending if verdicts[j].verified is False]
+        return [Solution(a, n, t, r, v.verified, v.reason) for a, n, t, r, v in zip(answers, last, total, runs, verdicts)]
+
+    def restart_state(self, x: torch.Tensor, indices: list[int], attempt: int, seed: int = 0,
+                      noise: float = 1.0) -> torch.Tensor:
+        """A perturbed start ``e + noise * ||e|| * z`` (``[B, L, D]``) for restart ``attempt`` of the
+        inputs ``indices``; ``z`` is a unit Gaussian direction drawn from ``(seed, index, attempt)``,
+        so it does not depend on batching or device."""
+        e = self.embed(x)  # [B, L, D]
+        z = torch.stack([
+            torch.randn(e.shape[1:], generator=torch.Generator().manual_seed(
+                int(np.random.SeedSequence([seed, i, attempt]).generate_state(1)[0])))
+            for i in indices
+        ])  # [B, L, D]
+        z = z / z.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1)
+        scale = noise * e.float().flatten(1).norm(dim=1).view(-1, 1, 1)
+        return e + (scale * z.to(e.device)).to(e.dtype)
 
     def compile_blocks(self, mode: str | None = None) -> bool:
         """``torch.compile`` each block in place (kept for later calls, training included).
@@ -292,17 +392,18 @@ class LoopedTransformer(nn.Module):
         return True
 
     def run_halting(
-        self, x: torch.Tensor, iters: int, criterion: Any, *, compact: bool = True, check_every: int = 4
+        self, x: torch.Tensor, iters: int, criterion: Any, *, compact: bool = True, check_every: int = 4,
+        state: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Iterate with per-sample early exit: ``(states at each sample's halt [B, L, D], iterations used [B])``.
 
-        A sample's state is held at the first iteration its criterion holds, without a host
-        sync; every ``check_every`` iterations halted samples are removed from the batch
-        (``compact``), so compute falls as samples finish.
+        Starts from ``state`` (default ``s_0 = e``). A sample's state is held at the first
+        iteration its criterion holds, without a host sync; every ``check_every`` iterations
+        halted samples are removed from the batch (``compact``), so compute falls as samples finish.
         """
         e = self.embed(x)  # [B, L, D]
         u = self.recall_inputs(e)
-        s = e
+        s = e if state is None else state
         final = torch.empty_like(e)
         used = torch.full((x.shape[0],), iters, dtype=torch.long, device=x.device)
         rows = torch.arange(x.shape[0], device=x.device)  # original index of each active row

@@ -1,4 +1,6 @@
 """The command line, run in-process through ``main``."""
+import re
+
 import pytest
 
 from loopzoo.cli import main
@@ -43,6 +45,35 @@ def test_solve_with_halting_prints_the_iterations_used(capsys):
     assert used.startswith("[") and 1 <= int(used.split()[0][1:]) <= 60
     code, _, err = run(capsys, "solve", "prefix-sums-internal-recall-outernorm", "0110", "--halt", "fast")
     assert code == 2 and "halt" in err and "Traceback" not in err
+
+
+def test_solve_marks_each_answer_and_says_why_it_fails(capsys):
+    puzzle = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+    tiny = ("--random-init", "--width", "16", "--heads", "2", "--iters", "2")
+    code, out, _ = run(capsys, "solve", "sudoku-recall-prenorm", puzzle, puzzle, *tiny, "--halt", "valid", "--restarts", "1")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    for line in lines:
+        answer, verdict, cost = line.split("  ")
+        assert len(answer) == 81 and cost == "[4 iterations, 2 runs]"  # a random model never solves it: 2 runs of 2
+        assert verdict[0] in "\u2717x" and verdict[2:].startswith("invalid: ")
+        assert re.fullmatch(r"digit \d twice in (row|column|box) \d|row \d, column \d is given as \d, the answer has \d",
+                            verdict[len("x invalid: "):])
+    fens = ["rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1"]
+    code, out, _ = run(capsys, "solve", "chess-recall-outernorm", *fens, *tiny)
+    start, mate = out.splitlines()
+    assert code == 0 and start.split("  ")[1].startswith("? unknown: ")  # no forced mate to check against
+    assert mate == "a1a8 (Ra8#)  \u2713 valid" or mate.split("  ")[1].endswith("invalid: misses a mate in 1 (Ra8#)")
+    for bad in ("-1", "100000"):
+        code, _, err = run(capsys, "solve", "sudoku-recall-prenorm", puzzle, *tiny, "--restarts", bad)
+        assert code == 2 and "restarts" in err and "Traceback" not in err
+
+
+def test_marks_fall_back_to_ascii():
+    from loopzoo.cli import marks
+
+    assert marks("utf-8")[True] == "\u2713" and marks("ascii") == {True: "+", False: "x", None: "?"}
+    assert marks(None)[False] == "x" and marks("no-such-codec")[False] == "x"
 
 
 def test_solve_from_weights_dir(capsys, tmp_path):

@@ -1,11 +1,16 @@
 """Early exit: halting never changes an answer, compaction keeps order and results, and the fast
 loop equals the obvious reference implementation on every cell type."""
+import copy
+
+import numpy as np
 import pytest
 import torch
 
 import loopzoo
 from loopzoo import InputError, UnknownNameError, halting, reference
 from loopzoo.halting import Confidence, Residual, Unchanged
+from loopzoo.tasks.base import Verdict
+from loopzoo.tasks.prefix_sums import PrefixSums
 
 TINY = {"width": 16, "heads": 2}
 BITS = ["0110100111", "1111100000", "0000000001", "1010101010", "0011001100", "1000000000"]
@@ -85,7 +90,7 @@ def test_bad_halting_specs(model, spec, error):
 
 
 def test_halting_registry_lists_the_criteria():
-    assert {"residual", "unchanged", "confidence"} <= set(loopzoo.registry.halting.names())
+    assert {"residual", "unchanged", "confidence", "valid"} <= set(loopzoo.registry.halting.names())
 
 
 @pytest.mark.parametrize("name", ["prefix-sums-internal-recall-gru", "sudoku-recall-perinorm", "chess-no-recall-outernorm",
@@ -106,3 +111,84 @@ def test_local_attention_long_input_equals_reference():
     x = m.task.encode([m.task.parse("01" * 300, 0)])
     with torch.no_grad():
         torch.testing.assert_close(m(x, 2)[0], reference.run(m, x, 2)[-1], rtol=1e-4, atol=1e-5)
+
+
+# --- halt="valid": stop at the first answer that passes the task's check ---------------------
+
+
+class ExactPrefixSums(PrefixSums):
+    """Prefix sums with an exact check, as a user could add: the answer is the running parity."""
+
+    def verify(self, parsed, answer):
+        right = "".join(map(str, np.cumsum(parsed) % 2))
+        return Verdict(answer == right, "the running parity" if answer == right else "not the running parity")
+
+
+class OddOnes(PrefixSums):
+    """A check that answers pass and fail from one iteration to the next while they change."""
+
+    def verify(self, parsed, answer):
+        return Verdict(answer.count("1") % 2 == 1, "an odd number of ones")
+
+
+def first_valid(task, parsed, predictions):
+    """1-based iteration of the first prediction that verifies, or None."""
+    return next((t + 1 for t, a in enumerate(predictions) if task.verify(parsed, a).verified), None)
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    """The bundled prefix-sums flagship with an exact check: its answers become right after ~length iterations."""
+    m = loopzoo.load("prefix-sums-internal-recall-outernorm").eval()
+    m.task = ExactPrefixSums()
+    return m
+
+
+@pytest.mark.parametrize("check", [ExactPrefixSums, OddOnes])
+@pytest.mark.parametrize("compact, check_every", [(True, 1), (True, 3), (False, 4)])
+def test_valid_stops_at_the_first_answer_that_verifies(flagship, check, compact, check_every):
+    """Never an answer that fails when one that passes was seen, on a check answers keep passing once
+    they pass (the exact one) and on one they pass and fail in turn."""
+    rng = np.random.default_rng(1)
+    m, cap = copy.copy(flagship), 50
+    m.task = check()
+    lengths = (12, 24, 24, 36, 36, 120) if check is ExactPrefixSums else (1, 2, 2, 3, 4, 6)  # 120 bits: not by 50
+    bits = ["".join(map(str, rng.integers(0, 2, n))) for n in lengths]
+    if check is OddOnes:
+        bits = [b * 20 for b in bits]  # repeated: answers settle late, so the count of ones flips
+    answers, used = m.solve(bits, iters=cap, halt="valid", compact=compact, check_every=check_every)
+    _, traces = m.solve(bits, iters=cap, return_trace=True)
+    firsts, lost = [], 0
+    for i, (answer, n, trace) in enumerate(zip(answers, used, traces)):
+        parsed = m.task.parse(bits[i], i)
+        first = first_valid(m.task, parsed, trace.predictions)
+        firsts.append(first)
+        lost += first is not None and not m.task.verify(parsed, trace.predictions[-1]).verified
+        if first is None:  # never passed: runs to the cap, like a fixed-iteration run
+            assert n == cap and answer == trace.predictions[-1]
+        else:  # a passing answer was seen: it is the one returned, at the iteration it was first seen
+            assert n == first and answer == trace.predictions[first - 1]
+            assert m.task.verify(parsed, answer).verified
+    assert None in firsts and any(f is not None and f < cap for f in firsts)  # both cases occur
+    assert lost > 0 or check is ExactPrefixSums  # fixed iterations would have returned a failing answer
+
+
+def test_valid_with_a_fallback_uses_it_only_for_answers_it_cannot_check(flagship, model):
+    bits = ["0110100111", "1111100000", "0000000001", "1010101010"]
+    assert model.solve(bits, iters=30, halt="valid:unchanged:2") == model.solve(bits, iters=30, halt="unchanged:2")
+    assert model.solve(bits, iters=30, halt="valid") == (model.solve(bits, iters=30), [30] * 4)  # nothing checks out
+    # every answer can be checked here, so the fallback never fires
+    assert flagship.solve(bits, iters=40, halt="valid:unchanged:1") == flagship.solve(bits, iters=40, halt="valid")
+
+
+def test_valid_needs_the_batch():
+    criterion = halting.make("valid")
+    with pytest.raises(InputError, match="bind"):
+        criterion(None, None, torch.zeros(1, 4, 2))
+
+
+@pytest.mark.parametrize("spec, error", [("valid:valid", InputError), ("valid:nonsense", UnknownNameError),
+                                         ("valid:residual:abc", InputError)])
+def test_bad_valid_specs(model, spec, error):
+    with pytest.raises(error):
+        model.solve(BITS, iters=3, halt=spec)

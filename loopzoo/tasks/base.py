@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -10,12 +11,31 @@ import torch
 from ..errors import InputError
 
 
+# Codes of :meth:`Task.verify_logits`, one per sample.
+VERIFIED, FAILED, UNKNOWN = 1, 0, -1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an answer checks out: ``verified`` is True (it does), False (it breaks a rule,
+    named in ``reason``) or None (the task cannot tell)."""
+
+    verified: bool | None
+    reason: str = ""
+
+    @property
+    def code(self) -> int:
+        """:data:`VERIFIED`, :data:`FAILED` or :data:`UNKNOWN`."""
+        return UNKNOWN if self.verified is None else VERIFIED if self.verified else FAILED
+
+
 class Task:
     """How a task's natural inputs become tensors and logits become answers.
 
     Subclasses set the class attributes and implement :meth:`parse`, :meth:`encode`,
-    :meth:`decode` and :meth:`targets`. Parsed items are whatever ``parse`` returns; they
-    carry what decoding needs (e.g. the board, to return a legal move).
+    :meth:`decode` and :meth:`targets`; tasks whose answers can be checked cheaply also
+    implement :meth:`verify`. Parsed items are whatever ``parse`` returns; they carry what
+    decoding needs (e.g. the board, to return a legal move).
     """
 
     name: str = ""
@@ -81,6 +101,28 @@ class Task:
     def confidence(self, logits: torch.Tensor) -> torch.Tensor:
         """``[B]`` mean over positions of the probability of the predicted class."""
         return logits.float().softmax(dim=-1).amax(dim=-1).mean(dim=-1)
+
+    # --- checking answers -------------------------------------------------------------
+    def can_verify(self) -> bool:
+        """Whether this task overrides :meth:`verify` (else every verdict is unknown)."""
+        return type(self).verify is not Task.verify
+
+    def verify(self, parsed: Any, answer: Any) -> Verdict:
+        """Whether ``answer`` is a valid answer to the parsed input, without knowing the right one.
+
+        Used by ``halt="valid"``, restarts and ``solve(..., return_info=True)``. The default
+        cannot check and returns an unknown verdict.
+        """
+        return Verdict(None, f"the {self.name} task cannot check its answers")
+
+    def verify_logits(self, logits: torch.Tensor, parsed: list[Any]) -> torch.Tensor:
+        """``[B]`` int8 :data:`VERIFIED` / :data:`FAILED` / :data:`UNKNOWN` of the answers ``logits
+        [B, L, C]`` decode to; the same verdicts as :meth:`verify`. Called every iteration by
+        ``halt="valid"``: override it with tensor operations where decoding is slow."""
+        if not self.can_verify():
+            return torch.full((logits.shape[0],), UNKNOWN, dtype=torch.int8, device=logits.device)
+        codes = [self.verify(p, a).code for p, a in zip(parsed, self.decode(logits, parsed))]
+        return torch.tensor(codes, dtype=torch.int8, device=logits.device)
 
 
 def fail(task: str, index: int, problem: str) -> InputError:

@@ -7,7 +7,7 @@ Requires python-chess (``pip install loopzoo[chess]``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,9 @@ import torch
 
 from ..errors import LoopzooError
 from ..registry import tasks
-from .base import Task, fail, short
+from .base import UNKNOWN, Task, Verdict, fail, short
+
+MATE_DEPTH = 2  # verify() checks answers against forced mates within this many of our moves
 
 
 def _chess():
@@ -44,6 +46,38 @@ class Position:
     board: Any  # chess.Board
     to_real: np.ndarray  # [64] canonical square -> real square
     planes: np.ndarray  # [64] piece index 0-11 in the canonical frame, -1 = empty
+    mates: tuple[int, list[Any]] | None = field(default=None, repr=False)  # cached forced_mates()
+
+
+def mating_moves(board, moves: int):
+    """Lazily, the legal moves of ``board`` that force checkmate within ``moves`` of the mover's moves."""
+    for move in list(board.legal_moves):
+        board.push(move)
+        try:
+            mate = board.is_checkmate() or (moves > 1 and not board.is_game_over() and all(
+                _still_mates(board, reply, moves - 1) for reply in list(board.legal_moves)))
+        finally:
+            board.pop()
+        if mate:
+            yield move
+
+
+def _still_mates(board, reply, moves: int) -> bool:
+    board.push(reply)
+    try:
+        return any(True for _ in mating_moves(board, moves))
+    finally:
+        board.pop()
+
+
+def forced_mates(board, depth: int = MATE_DEPTH) -> tuple[int, list[Any]]:
+    """``(n, moves)``: the fewest moves ``n <= depth`` in which the side to move forces mate, and
+    the moves that do it; ``(0, [])`` when there is no such mate."""
+    for n in range(1, depth + 1):
+        moves = list(mating_moves(board, n))
+        if moves:
+            return n, moves
+    return 0, []
 
 
 def canonicalize(board) -> Position:
@@ -127,6 +161,41 @@ class Chess(Task):
         score = logits[..., 1] - logits[..., 0]  # [B, 64]
         top2 = score.topk(2, dim=-1).indices
         return targets.gather(1, top2).sum(dim=1) == 2
+
+    def mates(self, pos: Position) -> tuple[int, list[Any]]:
+        """:func:`forced_mates` of a parsed position, computed once and kept on it."""
+        if pos.mates is None:
+            pos.mates = forced_mates(pos.board.copy(stack=False))
+        return pos.mates
+
+    def verify(self, parsed: Position, answer: Any) -> Verdict:
+        """Illegal moves fail. Where the side to move can force mate within :data:`MATE_DEPTH`
+        moves (python-chess finds it), the answer verifies iff it is a fastest mating move;
+        elsewhere a legal move is unknown (checking its strength would need an engine)."""
+        chess = _chess()
+        try:
+            move = answer if isinstance(answer, chess.Move) else chess.Move.from_uci(str(getattr(answer, "uci", answer)))
+        except ValueError:
+            return Verdict(False, f"{short(answer)} is not a move in UCI notation")
+        if not parsed.board.is_legal(move):
+            return Verdict(False, f"{move.uci()} is not a legal move here")
+        n, mates = self.mates(parsed)
+        if not n:
+            return Verdict(None, f"a legal move; there is no forced mate within {MATE_DEPTH} moves to check it against")
+        what = "checkmate" if n == 1 else f"forces mate in {n}"
+        if move in mates:
+            return Verdict(True, what)
+        return Verdict(False, f"misses a mate in {n} ({parsed.board.san(mates[0])})")
+
+    def verify_logits(self, logits: torch.Tensor, parsed: list[Position]) -> torch.Tensor:
+        """Decodes only the positions with a forced mate; the others are unknown (decoding is legal)."""
+        codes = torch.full((logits.shape[0],), UNKNOWN, dtype=torch.int8)
+        rows = [i for i, pos in enumerate(parsed) if self.mates(pos)[0]]
+        if rows:
+            answers = self.decode(logits[rows], [parsed[i] for i in rows])
+            for i, answer in zip(rows, answers):
+                codes[i] = self.verify(parsed[i], answer).code
+        return codes.to(logits.device)
 
     partial_name = "move squares right"
 

@@ -120,6 +120,46 @@ def test_encode_targets_decode_round_trip(mz):
         task.targets(parsed[:1], answers[1:2])
 
 
+def test_verify_accepts_exactly_one_path_from_start_to_goal(mz):
+    task = mz.task.Mazes()
+    for i, grid in enumerate(mz.data.mazes("test", n=10, side=13)):
+        p = task.parse(mz.maze.to_text(grid), i)
+        assert task.verify(p, mz.maze.to_text(grid, p.path)).verified is True  # the (unique) path
+        assert task.verify(p, mz.maze.to_text(grid)).verified is False  # no path drawn
+    p = task.parse(task.example, 0)  # rows '#S..#.#', '###.#.#', '#...#.#', '#.###.#', '#....G#'
+    good = mz.maze.to_text(p.grid, p.path)
+    assert task.verify(p, good).verified is True and task.verify(p, good.replace("\n", "/")).verified is True
+
+    def drawn(*changes):
+        mask = p.path.copy()
+        for r, c, on in changes:
+            mask[r, c] = on
+        return task.verify(p, mz.maze.to_text(p.grid, mask))
+
+    assert drawn((3, 2, False)) == mz.task.Verdict(False, "the path does not join the start to the goal")
+    assert drawn((1, 5, True)).reason == "a path cell at row 2, column 6 is not joined to the path"
+    assert drawn((4, 5, True)).reason == "the path has a dead end at row 5, column 6"  # a stub off the goal
+    assert drawn((4, 5, True), (3, 5, True)).reason == "the path has a dead end at row 4, column 6"
+    assert task.verify(p, good.replace("S", ".")).reason == "the answer is not the same maze as the input"
+    assert task.verify(p, good.replace("#*", "**", 1)).reason == "the answer is not the same maze as the input"
+    assert task.verify(p, "#S#/#*#/#G#").reason == "the answer is not the same maze as the input"
+    assert task.verify(p, good[:-3]).reason.startswith("maze rows differ in length")
+    assert task.verify(p, 42).verified is False and task.verify(p, good.replace("*", "x")).verified is False
+
+
+def test_path_problem_finds_dead_ends_and_walls(mz):
+    grid = np.array([[1, 1, 1, 1, 1], [1, 2, 0, 0, 1], [1, 1, 1, 0, 1], [1, 3, 0, 0, 1], [1, 1, 1, 1, 1]], dtype=np.uint8)
+    path = mz.maze.shortest_path(grid)
+    assert mz.maze.path_problem(grid, path) is None
+    wall = path.copy()
+    wall[2, 2] = True
+    assert mz.maze.path_problem(grid, wall) == "the path crosses a wall at row 3, column 3"
+    assert mz.maze.path_problem(grid, np.isin(grid, [0, 2, 3])) is None  # every open cell: here exactly the path
+    grid[2, 1] = 0  # open a cell beside start and goal: a shortcut, and the long way round becomes a loop
+    assert mz.maze.path_problem(grid, mz.maze.shortest_path(grid)) is None
+    assert mz.maze.path_problem(grid, np.isin(grid, [0, 2, 3])).startswith("the path branches")
+
+
 def test_recipes_cover_every_recall_and_norm(mz):
     config = mz.recipes.internal_recall_outernorm()
     assert (config.task, config.recall, config.norm, config.name) == (

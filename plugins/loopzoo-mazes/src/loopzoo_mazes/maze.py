@@ -78,6 +78,39 @@ def shortest_path(grid: np.ndarray) -> np.ndarray | None:
     return mask
 
 
+def path_problem(grid: np.ndarray, marked: np.ndarray) -> str | None:
+    """Why the cells ``marked`` (bool ``[n, n]``, start and goal included) are not one path from
+    start to goal through open cells, or None if they are: joined up, on no wall, with no branch,
+    dead end or stray cell."""
+    walls = np.argwhere(marked & (grid == WALL))
+    if len(walls):
+        return f"the path crosses a wall at row {walls[0][0] + 1}, column {walls[0][1] + 1}"
+    start, goal = (tuple(int(v) for v in np.argwhere(grid == code)[0]) for code in (START, GOAL))
+    reached = {start}
+    queue = deque([start])
+    while queue:
+        cell = queue.popleft()
+        for dr, dc in STEPS:
+            nxt = (cell[0] + dr, cell[1] + dc)
+            if 0 <= nxt[0] < grid.shape[0] and 0 <= nxt[1] < grid.shape[1] and marked[nxt] and nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    if goal not in reached:
+        return "the path does not join the start to the goal"
+    padded = np.pad(marked, 1)
+    neighbours = padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]  # [n, n]
+    for r, c in np.argwhere(marked).tolist():
+        where = f"row {r + 1}, column {c + 1}"
+        if (r, c) not in reached:
+            return f"a path cell at {where} is not joined to the path"
+        ends = (r, c) in (start, goal)
+        if neighbours[r, c] > (1 if ends else 2):
+            return f"the path branches at {where}"
+        if not ends and neighbours[r, c] < 2:
+            return f"the path has a dead end at {where}"
+    return None
+
+
 def to_text(grid: np.ndarray, path: np.ndarray | None = None) -> str:
     """Rows of ``#.SG`` joined by newlines; open cells of ``path`` (a bool mask) become ``*``."""
     chars = np.array(list(SYMBOLS))[grid]

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from loopzoo.tasks.base import Task, fail, short
+from loopzoo.errors import InputError
+from loopzoo.tasks.base import Task, Verdict, fail, short
 
-from .maze import CODES, GOAL, OPEN, PATH, START, SYMBOLS, WALL, shortest_path, to_text
+from .maze import CODES, GOAL, OPEN, PATH, START, SYMBOLS, WALL, path_problem, shortest_path, to_text
 
 
 @dataclass
@@ -114,6 +115,22 @@ class Mazes(Task):
     def decode(self, logits: torch.Tensor, parsed: list[Maze]) -> list[str]:
         on_path = logits.argmax(dim=-1).cpu().numpy().astype(bool)  # [B, L]
         return [to_text(p.grid, on.reshape(p.grid.shape)) for p, on in zip(parsed, on_path)]
+
+    def verify(self, parsed: Maze, answer: Any) -> Verdict:
+        """Valid iff ``answer`` is the input maze whose ``*`` cells, with ``S`` and ``G``, form one path
+        from start to goal through open cells (no branch, dead end or stray cell). Mazes made by
+        DFS have one such path, so a valid answer is the right one."""
+        if not isinstance(answer, str):
+            return Verdict(False, f"an answer is the maze text with the path in '*', got {type(answer).__name__}")
+        try:
+            drawn = self._grid(answer, 0, allow_path=True)  # '*' read as open
+        except InputError as exc:
+            return Verdict(False, str(exc).removeprefix(f"{self.name} input 0: "))
+        if drawn.shape != parsed.grid.shape or not np.array_equal(drawn, parsed.grid):
+            return Verdict(False, "the answer is not the same maze as the input")
+        text = np.array(list(re.sub(r"[\s/]", "", answer))).reshape(parsed.grid.shape)
+        problem = path_problem(parsed.grid, np.isin(text, [PATH, "S", "G"]))
+        return Verdict(problem is None, problem or "a path from start to goal through open cells")
 
     def targets(self, parsed: list[Maze], answers: list[Any] | None = None) -> torch.Tensor:
         """``[B, L]`` 1 on the path (start and goal included): read from ``answers`` (the maze text with
