@@ -80,6 +80,20 @@ def augmentation(task: str, train: dict) -> str:
     return "random validity-preserving symmetries of every example at every step"
 
 
+def checked_line(ev: dict) -> str:
+    """What share of the answers at the recommended iterations pass the task's own check."""
+    parts = []
+    for key in ("val", "test"):
+        verified = ev[key].get("verified")
+        if verified:
+            kept = f", every given kept in {_pct(ev[key]['givens_kept'])}" if "givens_kept" in ev[key] else ""
+            parts.append(f"{ev[key]['label']}: {_pct(verified['valid'])} pass, {_pct(verified['invalid'])} fail, "
+                         f"{_pct(verified['unknown'])} cannot be checked{kept}")
+    if not parts:
+        return "Answers checked by the task's verifier: not measured for this checkpoint."
+    return "Answers at the recommended iterations checked by the task's verifier (`Task.verify`): " + "; ".join(parts) + "."
+
+
 def render(directory: str | Path) -> str:
     """The card text for the checkpoint in ``directory`` (its config.json must hold ``eval``)."""
     meta = json.loads((Path(directory) / "config.json").read_text())
@@ -99,6 +113,7 @@ def render(directory: str | Path) -> str:
         iters_note=meta.get("iters_note", ""), table=accuracy_table({k: ev[k] for k in ("val", "test")}, points, built.task.partial_name),
         best_hard=_pct(hard["best"]), best_iter_hard=hard["best_iter"], final_hard=_pct(hard["final"]),
         overthinking_hard=_pct(hard["overthinking"]),
+        checked=checked_line(ev),
         extra_metrics=f"rho(Wx) = {meta['eval'].get('rho_wx'):.3f}" if meta["eval"].get("rho_wx") is not None
         else "no recall matrix (no-recall model)",
         width=model["width"], heads=model["heads"], mlp_ratio=model["mlp_ratio"], depth=model["depth"],

@@ -29,6 +29,7 @@ import math
 import platform
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -73,7 +74,7 @@ TIMED_RECIPES = {
 }
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
-        "sudoku": dict(val=200, test=200), "chess": dict(val=500, test=500)}
+        "sudoku": dict(val=500, test=500), "chess": dict(val=500, test=500)}
 
 
 def recipe_for(name: str) -> dict:
@@ -106,6 +107,14 @@ def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: 
     print(f"{name}: {summary['steps']} steps ({summary['steps_this_run']} now, {summary['seconds']} s); "
           f"val {ev['val']['at']}, hard {ev['test']['at']}")
     return run_dir / "best"
+
+
+def finished(name: str) -> Path | None:
+    """The model to bundle of ``name``'s run: the best of a timed run, else a finished fixed-step run."""
+    for model_dir in (RUNS / name / "best", RUNS / name):
+        if (model_dir / checkpoint.WEIGHTS_FILE).is_file():
+            return model_dir
+    return None
 
 
 def train(name: str, progress: bool) -> Path:
@@ -162,8 +171,9 @@ def evaluate(name: str, model_dir: Path) -> dict:
         data = load_split(task, split, n=sizes[split])
         curve = curves.get(split) or accuracy_curve(model, data, horizon, progress=True)
         summary = curve.summary(points=tuple(sorted({1, 10, 30, 100, 300, 500, iters})))
-        result["eval"][split] = {**summary, "label": label, "data_sha256": data.data_hash}
-        print(f"{name}: {label}: {summary['at']}")
+        result["eval"][split] = {**summary, "label": label, "data_sha256": data.data_hash,
+                                 **checked_answers(model, data, iters)}
+        print(f"{name}: {label}: {summary['at']} {result['eval'][split].get('verified', '')}")
     train_config = json.loads((model_dir / checkpoint.CONFIG_FILE).read_text())["train"]
     train_data = load_split(task, "train", n=train_config.get("train_size"), **train_config.get("task_options", {}))
     result["data"] = {"name": "generated" if task != "prefix-sums" else "random-bits",
@@ -172,6 +182,21 @@ def evaluate(name: str, model_dir: Path) -> dict:
     result["eval_seconds"] = round(time.perf_counter() - t0, 1)
     cached.write_text(json.dumps(result, indent=1))
     return result
+
+
+def checked_answers(model, data, iters: int) -> dict:
+    """Shares of the answers at ``iters`` that pass, fail or cannot be checked by the task's verifier;
+    for sudoku also the share that keeps every given."""
+    if not model.task.can_verify():
+        return {}
+    solutions = model.solve(list(data.inputs), iters=iters, return_info=True)
+    counts = Counter(sol.status for sol in solutions)
+    out = {"verified": {status: round(counts[status] / len(solutions), 4) for status in ("valid", "invalid", "unknown")}}
+    if model.config.task == "sudoku":
+        kept = [all(q == "." or q == a for q, a in zip(question, str(sol.answer)))
+                for question, sol in zip(data.inputs, solutions)]
+        out["givens_kept"] = round(sum(kept) / len(kept), 4)
+    return out
 
 
 def wall_time(model_dir: Path, meta: dict) -> str:
@@ -185,6 +210,7 @@ def wall_time(model_dir: Path, meta: dict) -> str:
 def bundle(name: str, model_dir: Path, result: dict) -> Path:
     meta = json.loads((model_dir / checkpoint.CONFIG_FILE).read_text())
     precision = meta.get("precision", "fp32")
+    threads = meta.get("threads", torch.get_num_threads())  # of the training process (runs before it was recorded: ours)
     target = ZOO_DIR / name
     tmp = ZOO_DIR / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -192,10 +218,10 @@ def bundle(name: str, model_dir: Path, result: dict) -> Path:
     shutil.copy2(model_dir / checkpoint.WEIGHTS_FILE, tmp / checkpoint.WEIGHTS_FILE)
     meta["model"]["iters"] = result["iters"]
     meta.update(eval=result["eval"], iters_note=result["iters_note"], data=result["data"],
-                hardware=(f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} thread(s), "
+                hardware=(f"CPU ({platform.processor() or platform.machine()}), {threads} thread(s), "
                           f"{precision}, torch {torch.__version__}"),
                 wall_time=wall_time(model_dir, meta), steps=meta.get("steps") or _steps(model_dir),
-                scale_note=(f"**Trained on a CPU.** {wall_time(model_dir, meta)} on {torch.get_num_threads()} CPU "
+                scale_note=(f"**Trained on a CPU.** {wall_time(model_dir, meta)} on {threads} CPU "
                             f"thread(s) in {precision} at width {meta['model']['width']} (the paper: width 256, 100 "
                             "epochs of 40,000 examples on a GPU); the accuracies below are what this budget reached."))
     meta.pop("final_eval", None)
@@ -222,7 +248,8 @@ def main() -> None:
                         help="with --minutes: the last share of the budget at x0.1 learning rate (0: no decay now)")
     parser.add_argument("--eval-minutes", type=float, default=10.0, help="with --minutes: minutes between evaluations")
     parser.add_argument("--new-cycle", action="store_true", help="with --minutes: undo an earlier decay")
-    parser.add_argument("--bundle-only", action="store_true", help="skip names whose run has not finished")
+    parser.add_argument("--bundle-only", action="store_true",
+                        help="no training: evaluate and bundle the best model of timed runs and finished fixed-step runs")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     if args.minutes is not None and not args.minutes > 0:
@@ -235,10 +262,12 @@ def main() -> None:
     names = args.names or [f"{task}-{v}" for task in ("prefix-sums", "sudoku", "chess") for v in VARIANTS]
     for name in names:
         loopzoo.config_for(name)  # unknown names fail before any work
-        if args.bundle_only and not (RUNS / name / checkpoint.WEIGHTS_FILE).is_file():
-            print(f"{name}: not trained; skipped")
-            continue
-        if args.minutes is not None:
+        if args.bundle_only:
+            model_dir = finished(name)
+            if model_dir is None:
+                print(f"{name}: not trained; skipped")
+                continue
+        elif args.minutes is not None:
             model_dir = train_timed(name, args.minutes, args.decay_fraction, args.eval_minutes, args.new_cycle,
                                     progress=not args.quiet)
         else:

@@ -113,7 +113,7 @@ class Trainer:
         seconds = self.seconds_before + time.perf_counter() - self._started
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
                 "train_seconds": round(seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
-                "precision": "bf16" if self.autocast else "fp32"}
+                "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
 
     @property
     def train_seconds(self) -> float:
