@@ -79,8 +79,8 @@ def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep
         tensors, meta = optimizer_state(optimizer)
         save_file(tensors, tmp / "optimizer.safetensors")
         digest = checkpoint.sha256_file(tmp / "optimizer.safetensors")
-        (tmp / "trainer.json").write_text(json.dumps({"step": step, "optimizer": meta, "optimizer_sha256": digest,
-                                                      **extra}, indent=1))
+        body = {"step": step, "optimizer": meta, "optimizer_sha256": digest, **extra}
+        (tmp / "trainer.json").write_text(json.dumps({**body, "sha256": _body_digest(body)}, indent=1))
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -97,6 +97,12 @@ def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep
     for stale in root.glob(f".tmp-{PREFIX}*"):  # left by a process killed mid-write; only one process writes
         shutil.rmtree(stale, ignore_errors=True)
     return final
+
+
+def _body_digest(body: dict[str, Any]) -> str:
+    """sha256 of trainer.json's content (without this digest): a flipped byte that still parses as
+    JSON (a digit, a letter of a string) is caught too."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def available(run_dir: Path) -> list[Path]:
@@ -116,6 +122,9 @@ def load_latest(run_dir: Path, model, optimizer) -> dict[str, Any]:
         try:
             loaded = checkpoint.load(directory)
             meta = json.loads((directory / "trainer.json").read_text())
+            recorded = meta.pop("sha256", None)  # checkpoints written before the digest existed have none
+            if recorded is not None and recorded != _body_digest(meta):
+                raise CheckpointError("trainer.json does not match its own sha256")
             data = (directory / "optimizer.safetensors").read_bytes()
             expected = meta.get("optimizer_sha256")
             if expected is not None and hashlib.sha256(data).hexdigest() != expected:
