@@ -51,7 +51,7 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: float | None
                     markersize=3, label=f"{label} ({samples[split]}) @ {iters} iters")
     if decay_minutes is not None:
         ax.axvline(decay_minutes, color="grey", linewidth=0.8)
-        ax.text(decay_minutes, 2, " lr x0.1", color="grey", fontsize=8)
+        ax.text(decay_minutes, 95, " lr x0.1", color="grey", fontsize=8, va="top")
     ax.set(xlabel="training minutes (CPU)", ylabel="exact match (%)", ylim=(0, 100), title=name)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
