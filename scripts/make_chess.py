@@ -2,6 +2,10 @@
 
     python scripts/make_chess.py --easy 10000 --hard 2000 --seed 0    # resumes build/data/chess-seed0.partial.csv
     python scripts/make_chess.py --finish                              # write the bundle from what exists
+    python scripts/make_chess.py --easy 30000 --hard 6000 --seed 0    # extend the bundle: its games are kept
+
+Without a partial file, a run starts from the bundled set of the same seed (its rows, games and
+dropped duplicates), so extending the bundle plays only new games and keeps every old row, in order.
 
 Games are played in order; after each game its puzzles (duplicates of earlier positions
 dropped) are appended to a plain partial CSV and the game count to a ``.games`` file, so a
@@ -23,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from loopzoo.data import bundled  # noqa: E402
 from loopzoo.data import chess as cd  # noqa: E402
-from loopzoo.data.formats import write_csv  # noqa: E402
+from loopzoo.data.formats import read_csv, write_csv  # noqa: E402
 
 
 def load_partial(partial: Path, games_file: Path) -> tuple[list[list[str]], int, int]:
@@ -35,6 +39,19 @@ def load_partial(partial: Path, games_file: Path) -> tuple[list[list[str]], int,
         rows = [r for r in csv.reader(f)][1:]
     rows = [r for r in rows if len(r) == len(cd.HEADER) and int(r[5]) < games]
     return rows, games, dupes
+
+
+def seed_from_bundle(bundle: Path, seed: int, partial: Path, games_file: Path) -> bool:
+    """Start ``partial`` from the bundled set made with ``seed``; whether there was one."""
+    entry = bundled.manifest().get(bundle.name) if bundle.parent == bundled.DIR else None
+    if partial.exists() or not bundle.is_file() or entry is None or entry.get("seed") != seed:
+        return False
+    bundled.verify_hash(bundle)
+    rows = [[row[c] for c in cd.HEADER] for _, row in read_csv(bundle, cd.HEADER)]
+    with open(partial, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([cd.HEADER, *rows])
+    games_file.write_text(f"{entry['games']} {entry.get('duplicates_dropped', 0)}")
+    return True
 
 
 def counts(rows: list[list[str]]) -> tuple[int, int]:
@@ -55,6 +72,8 @@ def main() -> int:
     partial = args.partial or ROOT / "build" / "data" / f"chess-seed{args.seed}.partial.csv"
     games_file = partial.with_suffix(".games")
     partial.parent.mkdir(parents=True, exist_ok=True)
+    if seed_from_bundle(args.out, args.seed, partial, games_file):
+        print(f"starting from {args.out} ({games_file.read_text().split()[0]} games)")
     rows, games, dupes = load_partial(partial, games_file)
     with open(partial, "w", newline="") as f:  # rewrite without torn rows
         csv.writer(f, lineterminator="\n").writerows([cd.HEADER, *rows])
