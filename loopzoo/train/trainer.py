@@ -110,10 +110,16 @@ class Trainer:
 
     # --- state --------------------------------------------------------------------------
     def _extra(self) -> dict[str, Any]:
-        seconds = self.seconds_before + time.perf_counter() - self._started
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
-                "train_seconds": round(seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
+                "train_seconds": round(self.train_seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
                 "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
+
+    def _write_train_json(self) -> None:
+        """``run_dir/train.json``: the model and training configs a continued run starts from."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.dist.is_main:
+            write_text_atomic(self.run_dir / "train.json", json.dumps(
+                {"model": self.model_config.to_dict(), "train": self.config.to_dict()}, indent=2))
 
     @property
     def train_seconds(self) -> float:
@@ -210,10 +216,7 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train to ``total_steps``; evaluate every ``eval_every`` epochs and at the end."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.dist.is_main:
-            write_text_atomic(self.run_dir / "train.json", json.dumps(
-                {"model": self.model_config.to_dict(), "train": self.config.to_dict()}, indent=2))
+        self._write_train_json()
         pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         bar = tqdm(total=self.total_steps, initial=self.step, desc=self.model_config.name or "train", unit="step",
                    disable=(not self.dist.is_main) or (None if self.progress is None else not self.progress))
@@ -255,10 +258,7 @@ class Trainer:
         checkpoint is written, and the model with the best val exact match so far is kept in
         ``run_dir/best`` (loadable with :func:`loopzoo.load`).
         """
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.dist.is_main:
-            write_text_atomic(self.run_dir / "train.json", json.dumps(
-                {"model": self.model_config.to_dict(), "train": self.config.to_dict()}, indent=2))
+        self._write_train_json()
         pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         self._started = started = time.perf_counter()
         first_step, last_eval_at, record = self.step, started, {}
