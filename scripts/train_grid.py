@@ -1,0 +1,230 @@
+#!/usr/bin/env python
+"""Train the paper's comparison grid with an equal budget per variant, resumable.
+
+    python scripts/train_grid.py sudoku --list                    # the variants and their run folders
+    python scripts/train_grid.py sudoku --epochs 2 --seeds 0      # train them all, in order
+    python scripts/train_grid.py sudoku --shard 1/2 --threads 1   # every second variant (one job per core)
+    python scripts/train_grid.py sudoku --status                  # what is trained, what is left
+    python scripts/train_grid.py sudoku --bundle                  # bundle the seed-0 runs as the zoo's checkpoints
+
+Every variant of a task gets the same budget: the flagship's timed recipe (width, heads, batch,
+bf16 where native, augmentation, the whole train split) for the same number of epochs, the x0.1
+decay for the last epoch, and the same seeds. The set serves the paper's claims (SPEC 6):
+
+* C1-C3: ``{no-recall, recall, internal-recall} x outernorm`` at the recipe's learning rate;
+* C4: ``internal-recall x {outernorm, prenorm, perinorm, gru}`` at the recipe's learning rate
+  and at a high one (``max(1e-3, 3 x recipe)``: 1e-3 where the recipe uses 3e-4, 3e-3 for
+  sudoku, whose recipe already uses 1e-3); a run that diverges is a result, recorded, not an error;
+* ``{task}-fixed15``, the 15-layer untied baseline, trained once per example (no progressive
+  loss) for the same epochs, i.e. the same examples seen.
+
+Runs live in ``runs/grid/<task>/<name>@lr<lr>/seed<k>/`` (a :class:`Trainer` run folder: resumable
+checkpoints, metrics.jsonl, and at the end the model, loadable with ``loopzoo.load``). A finished
+run drops its optimizer checkpoints, so the committed grid stays small. ``runs/grid/<task>/grid.json``
+sums the grid up: per run its status, steps, minutes and last evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import loopzoo  # noqa: E402
+from loopzoo import checkpoint  # noqa: E402
+from loopzoo.hardware import default_threads  # noqa: E402
+from loopzoo.recipes import FIXED_DEPTH, TASKS  # noqa: E402
+from loopzoo.train import TrainConfig, checkpoints, paper_recipe  # noqa: E402
+from loopzoo.train.trainer import Trainer, TrainingDiverged  # noqa: E402
+
+GRID = ROOT / "runs" / "grid"
+DEFAULT_EPOCHS = {"sudoku": 2, "chess": 4, "prefix-sums": 4}  # one CPU thread, width 128: about 40 min a sudoku run
+
+
+@functools.cache
+def _train_zoo():
+    """scripts/train_zoo.py as a module: its recipes, evaluation and bundling."""
+    spec = importlib.util.spec_from_file_location("train_zoo", ROOT / "scripts" / "train_zoo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One cell of the grid: a zoo name at a learning rate."""
+
+    name: str
+    lr: float
+    claims: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@lr{self.lr:g}"
+
+
+def high_lr(recipe_lr: float) -> float:
+    """The C4 learning rate: 1e-3, or three times the recipe's where that is 1e-3 already."""
+    return max(1e-3, 3 * recipe_lr)
+
+
+def variants(task: str, recipe_lr: float) -> list[Variant]:
+    """The grid of ``task`` in training order: the C1-C3 comparison first, then C4, then the baseline."""
+    grid = [Variant(f"{task}-{recall}-outernorm", recipe_lr, "C1 C2 C3") for recall in ("internal-recall", "recall", "no-recall")]
+    grid += [Variant(f"{task}-internal-recall-{norm}", recipe_lr, "C4") for norm in ("prenorm", "perinorm", "gru")]
+    grid += [Variant(f"{task}-internal-recall-{norm}", high_lr(recipe_lr), "C4")
+             for norm in ("outernorm", "prenorm", "perinorm", "gru")]
+    grid.append(Variant(f"{task}-fixed{FIXED_DEPTH}", recipe_lr, "C1 (untied baseline)"))
+    return grid
+
+
+def run_dir(task: str, variant: Variant, seed: int) -> Path:
+    return GRID / task / variant.label / f"seed{seed}"
+
+
+def configs(task: str, variant: Variant, seed: int, epochs: int) -> tuple[loopzoo.ModelConfig, TrainConfig]:
+    """The flagship's timed recipe at ``variant``'s learning rate, ``epochs`` long, decayed for the last one."""
+    recipe = _train_zoo().TIMED_RECIPES[task]
+    model_config = loopzoo.config_for(variant.name, **recipe["model"])
+    train = {**recipe["train"], "lr": variant.lr, "epochs": epochs, "decay_epoch": epochs - 1 if epochs > 1 else None, "seed": seed,
+             "warmup_epochs": min(recipe["train"]["warmup_epochs"], epochs / 4)}
+    if model_config.iters == 1:  # the untied baseline runs once: no progressive loss
+        train["max_iters"] = 1
+    return model_config, paper_recipe(task, eval_every=epochs, eval_samples=500, checkpoint_every=200, **train)
+
+
+def status(directory: Path) -> dict[str, Any]:
+    """``{"status": "done" | "diverged" | "started" | "new", ...}`` of one run folder."""
+    marker = directory / "grid-status.json"
+    if marker.is_file():
+        return json.loads(marker.read_text())
+    if (directory / checkpoint.WEIGHTS_FILE).is_file():
+        return {"status": "done"}
+    return {"status": "started" if checkpoints.available(directory) else "new"}
+
+
+def train_one(task: str, variant: Variant, seed: int, epochs: int, progress: bool) -> dict[str, Any]:
+    """Train (or continue) one run to its end; its status."""
+    directory = run_dir(task, variant, seed)
+    state = status(directory)
+    if state["status"] in ("done", "diverged"):
+        return state
+    model_config, config = configs(task, variant, seed, epochs)
+    if (directory / "train.json").is_file():  # a started run keeps its own configs
+        saved = json.loads((directory / "train.json").read_text())
+        if saved["train"] != json.loads(json.dumps(config.to_dict())):
+            raise SystemExit(f"{directory}: started with other settings (epochs, seed or recipe differ); "
+                             f"finish it with its own settings or remove the folder")
+    trainer = Trainer(model_config, config, directory, progress=progress)
+    if checkpoints.available(directory):
+        trainer.resume()
+    try:
+        summary = trainer.fit()
+    except TrainingDiverged as exc:
+        state = {"status": "diverged", "step": trainer.step, "message": str(exc).splitlines()[0]}
+    else:
+        state = {"status": "done", "steps": summary["steps"], "eval": summary["eval"]}
+    state["train_minutes"] = round(trainer.train_seconds / 60, 1)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "grid-status.json").write_text(json.dumps(state, indent=1) + "\n")
+    shutil.rmtree(directory / "checkpoints", ignore_errors=True)  # the finished model (or the verdict) is what is kept
+    return state
+
+
+def summarize(task: str, grid: list[Variant], seeds: list[int]) -> dict[str, Any]:
+    """Write and return ``runs/grid/<task>/grid.json``."""
+    runs = {}
+    for variant in grid:
+        for seed in seeds:
+            state = status(run_dir(task, variant, seed))
+            ev = state.get("eval", {})
+            runs[f"{variant.label}/seed{seed}"] = {
+                "name": variant.name, "lr": variant.lr, "seed": seed, "claims": variant.claims, "status": state["status"],
+                **{k: state[k] for k in ("steps", "step", "train_minutes", "message") if k in state},
+                **{f"{split}_at": ev[split]["at"] for split in ("val", "test") if split in ev}}
+    out = {"task": task, "seeds": seeds, "runs": runs}
+    (GRID / task).mkdir(parents=True, exist_ok=True)
+    (GRID / task / "grid.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+def bundle(task: str, grid: list[Variant], recipe_lr: float) -> None:
+    """Bundle each finished seed-0 run at the recipe's learning rate as its zoo name (the flagships keep theirs)."""
+    tz = _train_zoo()
+    for variant in grid:
+        directory = run_dir(task, variant, 0)
+        if variant.lr != recipe_lr or variant.name in tz.FLAGSHIPS:
+            continue
+        if status(directory)["status"] != "done":
+            print(f"{variant.label}: not finished; not bundled")
+            continue
+        tz.bundle(variant.name, directory, tz.evaluate(variant.name, directory))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 1/2, got {text!r}") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"shard {text!r}: need 1 <= I <= N")
+    return index, count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=TASKS)
+    parser.add_argument("--epochs", type=int, help="epochs per run (default: %s)" % DEFAULT_EPOCHS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", nargs="+", metavar="LABEL", help="train only these variants (labels as --list prints)")
+    parser.add_argument("--shard", type=parse_shard, default=(1, 1), metavar="I/N", help="every N-th variant from the I-th")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="torch CPU threads (default: all cores)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--list", action="store_true", help="print the variants and their folders; train nothing")
+    action.add_argument("--status", action="store_true", help="print and write grid.json; train nothing")
+    action.add_argument("--bundle", action="store_true", help="bundle finished seed-0 runs as the zoo's checkpoints")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    epochs = DEFAULT_EPOCHS[args.task] if args.epochs is None else args.epochs
+    if epochs < 1:
+        parser.error(f"--epochs must be positive, got {epochs}")
+    recipe_lr = _train_zoo().TIMED_RECIPES[args.task]["train"]["lr"]
+    grid = variants(args.task, recipe_lr)
+    if args.only:
+        unknown = sorted(set(args.only) - {v.label for v in grid})
+        if unknown:
+            parser.error(f"unknown variant(s) {', '.join(unknown)}; the grid: {', '.join(v.label for v in grid)}")
+        grid = [v for v in grid if v.label in args.only]
+    index, count = args.shard
+    grid = grid[index - 1::count]
+    if args.list:
+        for variant in grid:
+            folder = run_dir(args.task, variant, args.seeds[0]).parent
+            print(f"{variant.label:45s} {variant.claims:22s} {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder}")
+        return 0
+    if args.bundle:
+        bundle(args.task, grid, recipe_lr)
+        return 0
+    if not args.status:
+        torch.set_num_threads(args.threads)
+        for seed in args.seeds:
+            for variant in grid:
+                state = train_one(args.task, variant, seed, epochs, progress=not args.quiet)
+                print(f"{variant.label} seed {seed}: {state['status']}", flush=True)
+    for label, run in summarize(args.task, variants(args.task, recipe_lr), args.seeds)["runs"].items():
+        print(f"{label:52s} {run['status']:9s} val {run.get('val_at', '-')}  hard {run.get('test_at', '-')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""scripts/train_grid.py: the grid's variants, and one tiny equal-budget run trained, resumed and summed up."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import loopzoo
+from loopzoo import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def grid(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_grid", ROOT / "scripts" / "train_grid.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(mod)
+        monkeypatch.setattr(mod, "GRID", tmp_path / "grid")
+        tiny = {"model": dict(width=16, heads=2), "train": dict(
+            epochs=100_000, batch_size=50, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=4,
+            train_size=100, max_iters=4, precision="fp32")}
+        monkeypatch.setitem(mod._train_zoo().TIMED_RECIPES, "prefix-sums", tiny)
+        yield mod
+    finally:
+        del sys.modules[spec.name]
+
+
+@pytest.mark.parametrize("task", ["prefix-sums", "sudoku", "chess"])
+def test_every_variant_is_a_registered_name_with_unique_labels(grid, task):
+    recipe_lr = grid._train_zoo().TIMED_RECIPES[task]["train"]["lr"]
+    variants = grid.variants(task, recipe_lr)
+    assert len({v.label for v in variants}) == len(variants)
+    names = set(registry.models.names())
+    assert {v.name for v in variants} <= names
+    c4 = [v for v in variants if v.claims == "C4"]
+    assert {v.lr for v in c4} == {recipe_lr, grid.high_lr(recipe_lr)}
+    assert {v.name.rsplit("-", 1)[1] for v in c4 if v.lr > recipe_lr} == {"outernorm", "prenorm", "perinorm", "gru"}
+    assert f"{task}-fixed15" in {v.name for v in variants}
+
+
+def test_high_learning_rate(grid):
+    assert grid.high_lr(3e-4) == pytest.approx(1e-3)
+    assert grid.high_lr(1e-3) == pytest.approx(3e-3)
+
+
+def test_equal_budget_configs(grid):
+    variants = grid.variants("prefix-sums", 3e-4)
+    configs = [grid.configs("prefix-sums", v, seed=1, epochs=3) for v in variants]
+    for (model, train), variant in zip(configs, variants):
+        assert (model.width, train.batch_size, train.epochs, train.decay_epoch, train.seed) == (16, 50, 3, 2, 1)
+        assert train.lr == variant.lr
+        assert train.max_iters == (1 if model.iters == 1 else 4)  # the untied baseline runs once
+
+
+def test_a_run_trains_to_its_end_once_and_is_summed_up(grid, capsys):
+    label = "prefix-sums-internal-recall-outernorm@lr0.0003"
+    args = ["prefix-sums", "--epochs", "2", "--only", label, "--threads", "1", "--quiet"]
+    assert grid.main(args) == 0
+    run = grid.GRID / "prefix-sums" / label / "seed0"
+    state = json.loads((run / "grid-status.json").read_text())
+    assert state["status"] == "done" and state["steps"] == 4
+    assert not (run / "checkpoints").exists()  # optimizer state dropped once finished
+    model = loopzoo.load(run)
+    assert model.config.width == 16
+    summary = json.loads((grid.GRID / "prefix-sums" / "grid.json").read_text())
+    entry = summary["runs"][f"{label}/seed0"]
+    assert entry["status"] == "done" and "30" not in entry["val_at"] and entry["val_at"]
+    assert sum(r["status"] == "new" for r in summary["runs"].values()) == len(summary["runs"]) - 1
+    mtime = (run / "model.safetensors").stat().st_mtime_ns
+    assert grid.main(args) == 0  # finished: nothing retrained
+    assert (run / "model.safetensors").stat().st_mtime_ns == mtime
+    assert f"{label} seed 0: done" in capsys.readouterr().out
+
+
+def test_a_diverged_run_is_recorded_not_raised(grid, monkeypatch):
+    from loopzoo.train.trainer import Trainer, TrainingDiverged
+
+    def diverge(self):
+        self.step = 3
+        raise TrainingDiverged("loss is nan at step 3; stopped.\nmore")
+
+    monkeypatch.setattr(Trainer, "fit", diverge)
+    label = "prefix-sums-internal-recall-prenorm@lr0.001"
+    assert grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--threads", "1", "--quiet"]) == 0
+    state = json.loads((grid.GRID / "prefix-sums" / label / "seed0" / "grid-status.json").read_text())
+    assert state == {"status": "diverged", "step": 3, "message": "loss is nan at step 3; stopped.",
+                     "train_minutes": state["train_minutes"]}
+
+
+def test_a_started_run_refuses_other_settings(grid):
+    label = "prefix-sums-recall-outernorm@lr0.0003"
+    run = grid.GRID / "prefix-sums" / label / "seed0"
+    run.mkdir(parents=True)
+    model, train = grid.configs("prefix-sums", grid.Variant("prefix-sums-recall-outernorm", 3e-4, ""), 0, epochs=5)
+    (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
+    with pytest.raises(SystemExit, match="other settings"):
+        grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"])
+
+
+@pytest.mark.parametrize("bad", [["--only", "nope"], ["--shard", "3/2"], ["--shard", "x"], ["--epochs", "0"]])
+def test_bad_arguments_are_refused(grid, bad, capsys):
+    with pytest.raises(SystemExit):
+        grid.main(["prefix-sums", *bad])
+    assert "error" in capsys.readouterr().err
+
+
+def test_shards_split_the_grid(grid, capsys):
+    grid.main(["prefix-sums", "--list", "--shard", "1/2"])
+    first = capsys.readouterr().out.split()
+    grid.main(["prefix-sums", "--list", "--shard", "2/2"])
+    second = capsys.readouterr().out.split()
+    labels = {v.label for v in grid.variants("prefix-sums", 3e-4)}
+    assert (set(first) | set(second)) & labels == labels and not set(first) & set(second) & labels
