@@ -3,12 +3,17 @@
 
     python scripts/reproduce_paper.py                      # every loopzoo/zoo/*/ checkpoint
     python scripts/reproduce_paper.py runs/a runs/b --iters 100 --out runs/analysis-repro
+    python scripts/reproduce_paper.py --grid sudoku --samples 500 --plots --out docs/repro   # the equal-budget grid
 
 Per task: a table of recall x norm with val and hard accuracy at the last iteration, the
 overthinking gap, the final residual, the spectral radius of dF/ds, rho(Wx) and the input
 sensitivity; then, for each of the paper's claims (SPEC 6), whether our checkpoints support it,
 with the numbers and the rule used. Each checkpoint's JSON report is kept in --out and reused
 when the settings are unchanged (--fresh recomputes).
+
+With ``--grid TASK`` the checkpoints are the finished runs of ``scripts/train_grid.py`` (equal budget
+per variant), and the report adds the training side: claim C4 (pre/peri norm diverge at high
+learning rates) from the runs' losses, and with ``--plots`` the C4 runs' loss and state-norm curves.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZOO = ROOT / "loopzoo" / "zoo"
+GRID = ROOT / "runs" / "grid"
 
 
 def find_checkpoints(paths: list[str]) -> list[Path]:
@@ -36,6 +42,17 @@ def find_checkpoints(paths: list[str]) -> list[Path]:
     return sorted(d for d in DEFAULT_ZOO.glob("*/") if (d / "config.json").is_file()) if DEFAULT_ZOO.is_dir() else []
 
 
+def grid_checkpoints(tasks: list[str]) -> list[Path]:
+    """The finished runs of the equal-budget grid of ``tasks``: ``runs/grid/<task>/<variant>/seed<k>/``."""
+    return sorted(d for task in tasks for d in (GRID / task).glob("*/seed*/") if (d / "config.json").is_file())
+
+
+def checkpoint_label(d: Path) -> str:
+    if d.name.startswith("seed"):  # a grid run: its variant and seed
+        return f"{d.parent.name}/{d.name}"
+    return d.name if d.name and not d.name.startswith("step-") else f"{d.parent.parent.name}-{d.name}"
+
+
 def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool) -> list[dict[str, Any]]:
     import torch
 
@@ -44,8 +61,8 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
 
     reports = []
     for d in dirs:
-        label = d.name if d.name and not d.name.startswith("step-") else f"{d.parent.parent.name}-{d.name}"
-        path = out / f"{label}.json"
+        label = checkpoint_label(d)
+        path = out / f"{label.replace('/', '-')}.json"
         from dataclasses import asdict
 
         if path.is_file() and not fresh:
@@ -69,7 +86,7 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
         if plots:
             from loopzoo.analysis.plots import plot_report
 
-            plot_report(report, out / label)
+            plot_report(report, out / label.replace("/", "-"))
         reports.append(report)
     return reports
 
@@ -79,9 +96,10 @@ RECALL_ORDER = {"none": 0, "recall": 1, "internal-recall": 2}
 NORM_ORDER = {"prenorm": 0, "perinorm": 1, "outernorm": 2, "gru": 3}
 
 
-def acc(report: dict, split: str) -> float | None:
+def acc(report: dict, split: str, at: int | None = None) -> float | None:
+    """Exact match on ``split`` at iteration ``at`` (default: the last one)."""
     c = report["curves"].get(split, {})
-    return c.get("final")
+    return c.get("final") if at is None else c.get("at", {}).get(str(at))
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -99,7 +117,7 @@ def row(report: dict) -> dict[str, Any]:
     gap = report.get("overthinking", {})
     return {
         "label": report.get("label", m.get("name")), "recall": m["recall"], "norm": m["norm"], "depth": m.get("depth", 1),
-        "val": acc(report, "val"), "hard": acc(report, "hard"),
+        "val": acc(report, "val"), "hard": acc(report, "hard"), "val30": acc(report, "val", 30), "hard30": acc(report, "hard", 30),
         "n_val": report["curves"].get("val", {}).get("samples"), "n_hard": report["curves"].get("hard", {}).get("samples"),
         "gap_val": gap.get("val", {}).get("overthinking"), "gap_hard": gap.get("hard", {}).get("overthinking"),
         "residual": report["reachability"]["final_residual"]["median"],
@@ -115,12 +133,13 @@ def row(report: dict) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]], iters: int) -> list[str]:
-    head = (f"| checkpoint | recall | norm | val acc@{iters} | hard acc@{iters} | gap val / hard | residual | "
+    head = (f"| checkpoint | recall | norm | val acc@{iters} | hard acc@{iters} | val / hard acc@30 | n val / hard | gap val / hard | residual | "
             "rho(dF/ds) (share<1) | sigma_max | rho(Wx) / norm(Wx) | sensitivity | fixed points / inputs | cycles |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
             f"| {r['label']} | {r['recall']} | {r['norm']} | {fmt(r['val'])} | {fmt(r['hard'])} | "
+            f"{fmt(r['val30'])} / {fmt(r['hard30'])} | {r['n_val'] or '–'} / {r['n_hard'] or '–'} | "
             f"{fmt(r['gap_val'])} / {fmt(r['gap_hard'])} | {fmt(r['residual'])} | {fmt(r['rho'])} ({fmt(r['rho_below_1'], 2)}) | "
             f"{fmt(r['sigma'])} | {fmt(r['rho_wx'])} / {fmt(r['norm_wx'])} | {fmt(r['sensitivity'])} | "
             f"{r['clusters']} / {r['inputs']} | {r['cycles']} |")
@@ -222,7 +241,111 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def markdown(reports: list[dict[str, Any]], settings, elapsed: float) -> str:
+# --- the grid's training side: claim C4 -----------------------------------------------------
+LOSS_WINDOW = 50  # steps per window of the training-loss rule
+BLOWUP = 2.0  # unrecovered blow-up: the last window's mean loss above this multiple of the best window's
+
+
+def blew_up(losses: list[float]) -> bool:
+    """Whether a training loss curve went non-finite or ended far above its best (by the rule above)."""
+    if any(not math.isfinite(v) for v in losses):
+        return True
+    if len(losses) < 2 * LOSS_WINDOW:
+        return False
+    means = [sum(losses[i:i + LOSS_WINDOW]) / LOSS_WINDOW for i in range(0, len(losses) - LOSS_WINDOW + 1, LOSS_WINDOW)]
+    return means[-1] > BLOWUP * min(means)
+
+
+def grid_runs(task: str) -> list[dict[str, Any]]:
+    """Every run of ``task``'s grid (finished, diverged or started): what it is, how training went."""
+    import loopzoo
+
+    runs = []
+    for d in sorted((GRID / task).glob("*/seed*/")):
+        name, _, lr = d.parent.name.rpartition("@lr")
+        marker = d / "grid-status.json"
+        state = json.loads(marker.read_text()) if marker.is_file() else {"status": "started"}
+        losses, evals = [], []
+        metrics = d / "metrics.jsonl"
+        for line in metrics.read_text().splitlines() if metrics.is_file() else []:
+            record = json.loads(line)
+            if record.get("kind") == "eval":
+                evals.append(record)
+            elif "loss" in record:
+                losses.append((record["step"], record["loss"]))
+        config = loopzoo.config_for(name)
+        runs.append({"label": checkpoint_label(d), "name": name, "lr": float(lr), "recall": config.recall, "norm": config.norm,
+                     "depth": config.depth, "status": state["status"], "steps": state.get("steps", state.get("step")),
+                     "minutes": state.get("train_minutes"), "losses": losses, "evals": evals,
+                     "unstable": state["status"] == "diverged" or blew_up([v for _, v in losses])})
+    return runs
+
+
+def claim_c4(runs: list[dict[str, Any]]) -> str:
+    """C4: without outer norm (pre/peri), training diverges at a high learning rate; with it, it does not."""
+    ended = [r for r in runs if r["recall"] == "internal-recall" and r["status"] in ("done", "diverged")]
+    high = max((r["lr"] for r in ended), default=None)
+    at_high = [r for r in ended if r["lr"] == high]
+    pre_peri = [r for r in at_high if r["norm"] in ("prenorm", "perinorm")]
+    outer = [r for r in at_high if r["norm"] == "outernorm"]
+    rule = (f"rule: at the grid's highest learning rate every pre/peri-norm run diverged (training stopped on a "
+            f"non-finite loss, or its last {LOSS_WINDOW}-step mean loss ended above {BLOWUP:g}x its best) and no "
+            "outer-norm run did")
+    if not pre_peri or not outer:
+        return (f"- *Pre/peri norm without outer norm diverge at high learning rates*: {verdict(None)} (needs finished "
+                f"pre/peri and outer-norm runs at the same high learning rate; have {len(pre_peri)} and {len(outer)}); {rule}.")
+    ok = all(r["unstable"] for r in pre_peri) and not any(r["unstable"] for r in outer)
+    described = "; ".join(f"{r['label']}: {'diverged' if r['unstable'] else 'stable'} ({r['status']})"
+                          for r in sorted(ended, key=lambda r: (-r["lr"], NORM_ORDER.get(r["norm"], 9), r["label"])))
+    return f"- *Pre/peri norm without outer norm diverge at high learning rates*: {verdict(ok)}. {described}; {rule}."
+
+
+def grid_table(runs: list[dict[str, Any]]) -> list[str]:
+    """The grid's runs: status, budget, last training loss and the final-state norm ratio."""
+    lines = ["| run | lr | status | steps | train minutes | last loss | state-norm ratio (hard) |", "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        last = r["losses"][-LOSS_WINDOW:]
+        loss = sum(v for _, v in last) / len(last) if last else None
+        ratio = r["evals"][-1].get("test", {}).get("state_norm_ratio") if r["evals"] else None
+        lines.append(f"| {r['label']} | {r['lr']:g} | {r['status']}{' (unstable)' if r['unstable'] and r['status'] == 'done' else ''} | "
+                     f"{r['steps'] or '–'} | {fmt(r['minutes'], 1)} | {fmt(loss)} | {fmt(ratio)} |")
+    return lines
+
+
+def plot_task(task: str, reports: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path) -> list[Path]:
+    """Hard accuracy against iterations per checkpoint; for the grid, the C4 runs' loss and state-norm curves."""
+    from loopzoo.analysis.plots import _save, pyplot
+
+    plt = pyplot()
+    paths = []
+    curves = [(r.get("label", r["model"].get("name")), r["curves"]["hard"]["accuracy"]) for r in reports
+              if "accuracy" in r["curves"].get("hard", {})]
+    if curves:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, accuracy in curves:
+            ax.plot(range(1, len(accuracy) + 1), accuracy, label=label)
+        ax.set(xscale="log", xlabel="iterations", ylabel="exact match (hard)", title=f"{task}: hard accuracy against iterations")
+        ax.legend(fontsize=7)
+        paths.append(_save(fig, out / f"hard_vs_iters_{task}.png"))
+    c4 = [r for r in runs if r["recall"] == "internal-recall" and r["losses"]]
+    if c4:
+        fig, (loss_ax, norm_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+        for r in c4:
+            steps, values = zip(*r["losses"])
+            loss_ax.plot(steps, values, lw=0.8, label=f"{r['norm']} lr {r['lr']:g} ({r['label'].rsplit('/', 1)[1]})")
+            if r["evals"]:
+                norm_ax.plot([e["step"] for e in r["evals"]], [e["test"]["state_norm_ratio"] for e in r["evals"]], "o-",
+                             label=f"{r['norm']} lr {r['lr']:g}")
+        loss_ax.set(yscale="log", xlabel="step", ylabel="training loss", title=f"{task}: C4 runs, training loss")
+        norm_ax.set(yscale="log", xlabel="step", ylabel="||s_T|| / ||s_1|| (hard)", title="final-state norm ratio at each evaluation")
+        loss_ax.legend(fontsize=7)
+        norm_ax.legend(fontsize=7)
+        paths.append(_save(fig, out / f"c4_{task}.png"))
+    return paths
+
+
+def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
+             grid: dict[str, list[dict[str, Any]]] | None = None) -> str:
     lines = ["# Reproducing the paper's stability claims with the loopzoo checkpoints", "",
              f"Analysis settings: {settings.iters} iterations, {settings.samples} items per split for accuracy, "
              f"{settings.probe_samples} probe inputs from the {settings.data} split for the fixed-point measurements, "
@@ -237,16 +360,23 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float) -> str:
              "(backprop gain per iteration); sensitivity = median ||s*(e+d)-s*(e)||/||d||; fixed points = distinct "
              "final states among the probe inputs (relative tolerance "
              f"{settings.cluster_tol:g}); cycles = probes on a limit cycle of period 2..{settings.max_period}.", ""]
-    if not reports:
+    if grid:
+        lines += ["Checkpoints: the runs of `scripts/train_grid.py`, each variant trained with the same budget (the "
+                  "flagship's recipe, the same epochs, data, augmentation and seeds); labels are `<name>@lr<rate>/seed<k>`.", ""]
+    if not reports and not grid:
         lines += ["**No checkpoints were found**: the zoo (`loopzoo/zoo/*/`) is empty and no directories were "
                   "given. Train models (`loopzoo train NAME`) and pass their checkpoint directories.", ""]
         return "\n".join(lines)
     by_task: dict[str, list[dict]] = defaultdict(list)
     for rep in reports:
         by_task[rep["model"]["task"]].append(row(rep))
-    for task, rows in sorted(by_task.items()):
-        rows.sort(key=lambda r: (r["depth"] != 1, RECALL_ORDER.get(r["recall"], 9), NORM_ORDER.get(r["norm"], 9), r["label"]))
-        lines += [f"## {task}", ""] + table(rows, settings.iters) + ["", "### Claims", ""] + claims(task, rows) + [""]
+    for task in sorted(set(by_task) | set(grid or {})):
+        rows = sorted(by_task[task], key=lambda r: (r["depth"] != 1, RECALL_ORDER.get(r["recall"], 9),
+                                                     NORM_ORDER.get(r["norm"], 9), r["label"]))
+        lines += [f"## {task}", ""] + (table(rows, settings.iters) if rows else ["No finished checkpoints yet."])
+        if grid and task in grid:
+            lines += ["", "### Training runs", ""] + grid_table(grid[task])
+        lines += ["", "### Claims", ""] + claims(task, rows) + ([claim_c4(grid[task])] if grid and task in grid else []) + [""]
         errors = [(rep.get("label"), split, c["error"]) for rep in reports if rep["model"]["task"] == task
                   for split, c in rep["curves"].items() if "error" in c]
         for label, split, err in errors:
@@ -258,6 +388,7 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", nargs="*", help="checkpoint directories (default: every loopzoo/zoo/*/)")
+    p.add_argument("--grid", nargs="+", metavar="TASK", choices=("prefix-sums", "sudoku", "chess"), help="the finished runs of scripts/train_grid.py for these tasks")
     p.add_argument("--out", default="runs/analysis-reproduce", help="folder for JSON reports, plots and REPORT.md")
     p.add_argument("--iters", type=int, default=500)
     p.add_argument("--samples", type=int, default=100)
@@ -280,22 +411,28 @@ def main(argv: list[str] | None = None) -> int:
                         jacobian_steps=args.jacobian_steps, scaling=args.scaling, scaling_samples=args.scaling_samples)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    dirs = find_checkpoints(args.checkpoints)
-    if not dirs:
+    if args.grid and args.checkpoints:
+        p.error("give checkpoint directories or --grid, not both")
+    dirs = grid_checkpoints(args.grid) if args.grid else find_checkpoints(args.checkpoints)
+    grid = {task: grid_runs(task) for task in args.grid} if args.grid else None
+    if not dirs and not args.grid:
         print(f"no checkpoints found under {DEFAULT_ZOO} (the zoo is empty); writing an empty report", file=sys.stderr)
     t0 = time.perf_counter()
     reports = analyze_all(dirs, settings, out, args.fresh, args.plots)
-    text = markdown(reports, settings, time.perf_counter() - t0)
+    text = markdown(reports, settings, time.perf_counter() - t0, grid)
     (out / "REPORT.md").write_text(text + "\n")
-    if args.plots and reports:
+    if args.plots and (reports or grid):
         from loopzoo.analysis.plots import plot_spectral_by_config
 
         by_task: dict[str, list[dict]] = defaultdict(list)
         for rep in reports:
-            r = row(rep)
-            by_task[rep["model"]["task"]].append({"name": r["label"], "rho_median": r["rho"], "rho_wx": r["rho_wx"]})
-        for task, rows in by_task.items():
-            plot_spectral_by_config(rows, out / f"spectral_radius_{task}.png", title=f"{task}: spectral radius per config")
+            by_task[rep["model"]["task"]].append(rep)
+        for task in set(by_task) | set(grid or {}):
+            rows = [row(rep) for rep in by_task[task]]
+            if rows:
+                plot_spectral_by_config([{"name": r["label"], "rho_median": r["rho"], "rho_wx": r["rho_wx"]} for r in rows],
+                                        out / f"spectral_radius_{task}.png", title=f"{task}: spectral radius per config")
+            plot_task(task, by_task[task], (grid or {}).get(task, []), out)
     print(f"wrote {out / 'REPORT.md'} ({len(reports)} checkpoints)")
     return 0
 

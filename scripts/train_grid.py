@@ -100,7 +100,7 @@ def configs(task: str, variant: Variant, seed: int, epochs: int) -> tuple[loopzo
              "warmup_epochs": min(recipe["train"]["warmup_epochs"], epochs / 4)}
     if model_config.iters == 1:  # the untied baseline runs once: no progressive loss
         train["max_iters"] = 1
-    return model_config, paper_recipe(task, eval_every=epochs, eval_samples=500, checkpoint_every=200, **train)
+    return model_config, paper_recipe(task, eval_every=1, eval_samples=500, checkpoint_every=200, **train)
 
 
 def status(directory: Path) -> dict[str, Any]:

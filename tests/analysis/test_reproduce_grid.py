@@ -1,0 +1,95 @@
+"""scripts/reproduce_paper.py --grid: the grid's runs read back, claim C4's rule, and its plots."""
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from loopzoo.analysis.report import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def repro(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("reproduce_paper", ROOT / "scripts" / "reproduce_paper.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "GRID", tmp_path / "grid")
+    return mod
+
+
+def fake_run(grid: Path, label: str, status: str, losses: list[float], norm_ratios=(1.0,)) -> Path:
+    run = grid / "sudoku" / label / "seed0"
+    run.mkdir(parents=True)
+    lines = [{"step": i, "epoch": 0, "loss": v} for i, v in enumerate(losses)]
+    lines += [{"step": 100 * (k + 1), "kind": "eval", "test": {"state_norm_ratio": r}} for k, r in enumerate(norm_ratios)]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (run / "grid-status.json").write_text(json.dumps({"status": status, "steps": len(losses), "train_minutes": 1.5}))
+    return run
+
+
+FALLING = [2.0 * 0.99 ** i for i in range(300)]
+BLOWING = FALLING[:200] + [5.0] * 100
+
+
+def test_loss_rule():
+    from_script = importlib.util.spec_from_file_location("rp", ROOT / "scripts" / "reproduce_paper.py")
+    mod = importlib.util.module_from_spec(from_script)
+    from_script.loader.exec_module(mod)
+    assert not mod.blew_up(FALLING) and mod.blew_up(BLOWING)
+    assert mod.blew_up([1.0, math.nan]) and not mod.blew_up([1.0, 9.0])  # too short to judge a blow-up, not a NaN
+
+
+@pytest.mark.parametrize("pre_status, pre_losses, verdict", [
+    ("diverged", FALLING[:120], "**supported**"),
+    ("done", BLOWING, "**supported**"),
+    ("done", FALLING, "**not supported**"),
+])
+def test_claim_c4(repro, pre_status, pre_losses, verdict):
+    fake_run(repro.GRID, "sudoku-internal-recall-outernorm@lr0.003", "done", FALLING)
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.003", pre_status, pre_losses)
+    fake_run(repro.GRID, "sudoku-internal-recall-perinorm@lr0.003", "diverged", FALLING[:50])
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.001", "done", FALLING)
+    runs = repro.grid_runs("sudoku")
+    assert {(r["norm"], r["lr"]) for r in runs} == {("outernorm", 0.003), ("prenorm", 0.003), ("perinorm", 0.003),
+                                                      ("prenorm", 0.001)}
+    line = repro.claim_c4(runs)
+    assert f"diverge at high learning rates*: {verdict}" in line
+    assert "sudoku-internal-recall-perinorm@lr0.003/seed0: diverged (diverged)" in line
+
+
+def test_claim_c4_needs_both_sides(repro):
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.003", "diverged", FALLING[:50])
+    assert "**not testable**" in repro.claim_c4(repro.grid_runs("sudoku"))
+
+
+def test_grid_report_and_plots(repro, tmp_path):
+    pytest.importorskip("matplotlib")
+    fake_run(repro.GRID, "sudoku-internal-recall-outernorm@lr0.003", "done", FALLING, norm_ratios=(1.0, 1.01))
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.003", "diverged", FALLING[:120])
+    runs = repro.grid_runs("sudoku")
+    report = {"label": "sudoku-internal-recall-outernorm@lr0.003/seed0",
+              "model": {"task": "sudoku", "recall": "internal-recall", "norm": "outernorm", "depth": 1},
+              "curves": {"val": {"final": 0.9, "samples": 500, "at": {"30": 0.7}},
+                         "hard": {"final": 0.8, "samples": 500, "at": {"30": 0.6}, "accuracy": [0.0, 0.5, 0.8]}},
+              "overthinking": {}, "reachability": {"final_residual": {"median": 1e-7},
+                                                   "spectral_radius": {"median": 0.5, "share_below_1": 1.0}},
+              "geometry": {"top_singular_value": {"median": 1.0}},
+              "input_dependence": {"sensitivity": {"median": 0.3}, "fixed_points": {"clusters": 4, "inputs": 4}},
+              "cycles": {"cycles": 0}}
+    text = repro.markdown([report], Settings(iters=500), 1.0, {"sudoku": runs})
+    assert "| 0.900 | 0.800 | 0.700 / 0.600 | 500 / 500 |" in text
+    assert "### Training runs" in text and "| sudoku-internal-recall-prenorm@lr0.003/seed0 | 0.003 | diverged |" in text
+    assert "diverge at high learning rates*: **supported**" in text
+    paths = repro.plot_task("sudoku", [report], runs, tmp_path)
+    assert [p.name for p in paths] == ["hard_vs_iters_sudoku.png", "c4_sudoku.png"] and all(p.stat().st_size > 0 for p in paths)
+    assert repro.checkpoint_label(repro.GRID / "sudoku" / "x@lr0.001" / "seed1") == "x@lr0.001/seed1"
+
+
+def test_grid_and_directories_are_exclusive(repro, tmp_path):
+    with pytest.raises(SystemExit):
+        repro.main([str(tmp_path), "--grid", "sudoku", "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit):
+        repro.main(["--grid", "go"])
