@@ -234,6 +234,7 @@ class Trainer:
             epoch_end = self.step % self.steps_per_epoch == 0
             if self.dist.is_main and epoch_end and (self.step // self.steps_per_epoch) % self.config.eval_every == 0 \
                     and self.step != self.total_steps:
+                self._flush(pending)
                 last_eval = self.evaluate(self.step)
                 bar.set_postfix(loss=f"{self.losses[-1]:.4f}", val=last_eval["val"]["final"])
             if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
