@@ -9,6 +9,8 @@ Every tool takes a map ``F(s, e) -> s`` acting per sample (a model's ``step`` or
 - :mod:`.paths`: path independence across start states, limit-cycle detection.
 - :mod:`.scaling`: accuracy over difficulty x iterations with measured FLOPs.
 - :mod:`.report`: :func:`analyze` runs them all on a model; :mod:`.plots` draws PNGs.
+- :mod:`.budget`: the memory budget that sizes each phase's chunks of the probe batch, and the
+  per-phase time and peak resident memory.
 
     >>> from loopzoo.analysis import analyze, Settings
     >>> report = analyze(loopzoo.load("runs/ps"), Settings(iters=100))

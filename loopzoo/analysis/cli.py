@@ -23,6 +23,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-scaling", action="store_true", help="skip the difficulty x iterations grid")
     p.add_argument("--no-plots", action="store_true", help="write the JSON report only")
     p.add_argument("--out", metavar="DIR", default=None, help="output folder (default: analysis-<name>)")
+    p.add_argument("--max-memory", metavar="SIZE", default=None,
+                   help="working memory per analysis phase, e.g. 512M or 2G: probe batches are cut into chunks "
+                        "that fit (default: env LOOPZOO_ANALYSIS_MEMORY, else 512M; Python, torch and the model "
+                        "come on top)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log each phase's peak resident memory and how its batch was cut, beside its time")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
     p.add_argument("--seed", type=int, default=0, help="data and probe seed (default: 0)")
     p.add_argument("--random-init", action="store_true", help="analyze random weights of a zoo name (to try the tool)")
@@ -35,18 +41,21 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..cli import model_from_args
+    from .budget import parse_size
     from .report import Settings, analyze
 
+    max_memory = parse_size(args.max_memory, "--max-memory") if args.max_memory is not None else None
     model = model_from_args(args)
     if args.device:
         model.to(args.device)
     torch.manual_seed(args.seed)
     settings = Settings(data=args.data, iters=args.iters, samples=args.samples, probe_samples=args.probe_samples,
                         jacobian_steps=args.jacobian_steps, scaling=not args.no_scaling,
-                        scaling_samples=args.scaling_samples, seed=args.seed)
+                        scaling_samples=args.scaling_samples, seed=args.seed, max_memory=max_memory)
     label = model.config.name or Path(args.name).name
     out = Path(args.out or f"analysis-{label}")
-    report = analyze(model, settings, source=str(args.name), log=lambda m: print(m, file=sys.stderr))
+    report = analyze(model, settings, source=str(args.name), log=lambda m: print(m, file=sys.stderr, flush=True),
+                     verbose=args.verbose)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {out / 'report.json'}")

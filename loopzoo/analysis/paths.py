@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .budget import spans
 from .jacobian import StepFn, sample_norm, unit
 
 
@@ -23,7 +24,8 @@ def path_independence(F: StepFn, e: torch.Tensor, iters: int, *,
                       starts: dict[str, torch.Tensor] | None = None,
                       readout: Callable[[torch.Tensor], torch.Tensor] | None = None,
                       reference: tuple[str, torch.Tensor, torch.Tensor] | None = None,
-                      same_tol: float = 1e-3, generator: torch.Generator | None = None) -> dict[str, dict[str, float]]:
+                      same_tol: float = 1e-3, generator: torch.Generator | None = None,
+                      chunk: int | None = None) -> dict[str, dict[str, float]]:
     """Run ``iters`` iterations from each start; compare with the first start's final state.
 
     Per start: ``distance`` = median (and ``distance_max``) over samples of
@@ -31,60 +33,71 @@ def path_independence(F: StepFn, e: torch.Tensor, iters: int, *,
     ``final_residual`` (median), and with ``readout`` the share of samples whose answer (argmax
     at every position) equals the reference run's (``same_answer``). ``reference = (name, s_T,
     residual [B])`` supplies an already computed run; it is then the reference and its start is
-    skipped in ``starts``.
+    skipped in ``starts``. ``chunk`` samples run at a time.
     """
     starts = default_starts(e, generator) if starts is None else dict(starts)
-    finals: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    if reference is not None:
-        finals[reference[0]] = (reference[1], reference[2])
-        starts.pop(reference[0], None)
-    for name, s0 in starts.items():
-        s = s0
-        for _ in range(iters - 1):
-            s = F(s, e)
-        nxt = F(s, e)
-        finals[name] = (nxt, sample_norm(nxt - s) / sample_norm(s).clamp_min(1e-30))
-    ref_name = next(iter(finals))
-    ref, _ = finals[ref_name]
-    ref_pred = readout(ref).argmax(-1) if readout is not None else None
+    names = ([reference[0]] if reference is not None else []) + [n for n in starts if reference is None
+                                                                 or n != reference[0]]
+    rows: dict[str, dict[str, list[torch.Tensor]]] = {n: {"dist": [], "res": [], "same": []} for n in names}
+    for part in spans(e.shape[0], chunk):
+        e_c = e[part]
+        finals: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        if reference is not None:
+            finals[reference[0]] = (reference[1][part], reference[2][part])
+        for name in names[len(finals):]:
+            s = starts[name][part]
+            for _ in range(iters - 1):
+                s = F(s, e_c)
+            nxt = F(s, e_c)
+            finals[name] = (nxt, sample_norm(nxt - s) / sample_norm(s).clamp_min(1e-30))
+        ref, _ = finals[names[0]]
+        ref_pred = readout(ref).argmax(-1) if readout is not None else None
+        for name, (s, res) in finals.items():
+            rows[name]["dist"].append(sample_norm(s - ref) / sample_norm(ref).clamp_min(1e-30))
+            rows[name]["res"].append(res)
+            if readout is not None:
+                rows[name]["same"].append((readout(s).argmax(-1) == ref_pred).flatten(1).all(1))
     out: dict[str, dict[str, float]] = {}
-    for name, (s, res) in finals.items():
-        dist = sample_norm(s - ref) / sample_norm(ref).clamp_min(1e-30)
+    for name, r in rows.items():
+        dist, res = torch.cat(r["dist"]), torch.cat(r["res"])
         row = {"distance": float(dist.median()), "distance_max": float(dist.max()),
                "same_state": float((dist <= same_tol).double().mean()), "final_residual": float(res.median())}
         if readout is not None:
-            row["same_answer"] = float((readout(s).argmax(-1) == ref_pred).flatten(1).all(1).double().mean())
+            row["same_answer"] = float(torch.cat(r["same"]).double().mean())
         out[name] = row
     return out
 
 
 @torch.no_grad()
 def detect_cycles(F: StepFn, s0: torch.Tensor, e: torch.Tensor, iters: int, *, max_period: int = 8,
-                  tol: float = 1e-3) -> dict[str, Any]:
+                  tol: float = 1e-3, chunk: int | None = None) -> dict[str, Any]:
     """Per sample, the smallest period ``p <= max_period`` with ``s_T ~ s_{T-p}`` and
     ``s_{T-1} ~ s_{T-1-p}`` (relative distance below ``tol``), after ``iters`` iterations.
 
     ``period[b] = 1``: a fixed point; ``>= 2``: a limit cycle (the residual does not vanish but
     the orbit repeats); ``0``: none found (still moving, slow or chaotic). Needs
-    ``iters >= max_period + 2``.
+    ``iters >= max_period + 2``. ``chunk`` samples run at a time.
     """
     if iters < max_period + 2:
         raise ValueError(f"detect_cycles needs iters >= max_period + 2 = {max_period + 2}, got {iters}")
-    tail: deque[torch.Tensor] = deque(maxlen=max_period + 2)
-    s = s0
-    for _ in range(iters):
-        s = F(s, e)
-        tail.append(s)
-    states = list(tail)  # states[-1] = s_T
     B = s0.shape[0]
-    period = torch.zeros(B, dtype=torch.long)
     gaps = torch.empty(B, max_period, dtype=torch.float64)
+    for part in spans(B, chunk):
+        e_c = e[part]
+        tail: deque[torch.Tensor] = deque(maxlen=max_period + 2)
+        s = s0[part]
+        for _ in range(iters):
+            s = F(s, e_c)
+            tail.append(s)
+        states = list(tail)  # states[-1] = s_T
+        for p in range(1, max_period + 1):
+            d1 = sample_norm(states[-1] - states[-1 - p]) / sample_norm(states[-1]).clamp_min(1e-30)
+            d2 = sample_norm(states[-2] - states[-2 - p]) / sample_norm(states[-2]).clamp_min(1e-30)
+            gaps[part, p - 1] = torch.maximum(d1, d2).double().cpu()
+        del tail, states
+    period = torch.zeros(B, dtype=torch.long)
     for p in range(1, max_period + 1):
-        d1 = sample_norm(states[-1] - states[-1 - p]) / sample_norm(states[-1]).clamp_min(1e-30)
-        d2 = sample_norm(states[-2] - states[-2 - p]) / sample_norm(states[-2]).clamp_min(1e-30)
-        gap = torch.maximum(d1, d2).double().cpu()
-        gaps[:, p - 1] = gap
-        period = torch.where((period == 0) & (gap <= tol), torch.full_like(period, p), period)
+        period = torch.where((period == 0) & (gaps[:, p - 1] <= tol), torch.full_like(period, p), period)
     counts = {str(int(p)): int((period == p).sum()) for p in period.unique()}
     return {"period": period, "gaps": gaps, "counts": counts,
             "fixed_points": int((period == 1).sum()), "cycles": int((period >= 2).sum()),

@@ -1,13 +1,14 @@
 """``analyze``: every analysis of one model in one JSON-ready report (plain floats, lists, dicts)."""
 from __future__ import annotations
 
-import time
+import contextlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from ..errors import DataError, InputError
+from .budget import MIB, Budget, PhaseMeter, chunks_text, default_bytes, parse_size
 from .jacobian import backprop_gain, parameter_grad_norm, recall_matrix, spectral_radius, top_singular_value
 from .paths import default_starts, detect_cycles, path_independence
 from .sensitivity import cluster_states, input_sensitivity
@@ -33,12 +34,14 @@ class Settings:
     grad_iters: int | None = None  # iterations for the gradient norms (default: the model's train depth)
     scaling: bool = True
     scaling_samples: int = 50
-    batch_size: int = 256
+    batch_size: int = 256  # at most; phases take fewer per chunk when max_memory asks for it
     seed: int = 0
+    max_memory: int | str | None = None  # working-memory budget per phase in bytes (or "512M"); see .budget
 
     def __post_init__(self) -> None:
         if self.data not in SPLITS:
             raise InputError(f"unknown data split {self.data!r}; choose val or hard")
+        self.max_memory = default_bytes() if self.max_memory is None else parse_size(self.max_memory, "max_memory")
         for name in ("iters", "samples", "probe_samples", "jacobian_steps", "scaling_samples", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -66,46 +69,55 @@ def load_probe(task: str, split: str, n: int, seed: int = 0):
         raise DataError(f"cannot analyze on the {split} split of {task}: {exc}") from None
 
 
-def analyze(model, settings: Settings | None = None, *, source: str = "", log=None) -> dict[str, Any]:
+def analyze(model, settings: Settings | None = None, *, source: str = "", log=None,
+            verbose: bool = False) -> dict[str, Any]:
     """Run every analysis on ``model`` and return the report (see the module docs of each part).
 
-    Sections that need an unavailable data split are replaced by ``{"error": message}``.
+    Every phase works on chunks of the probe batch sized to ``settings.max_memory``
+    (:class:`~.budget.Budget`). ``log(message)`` receives each phase's time; with ``verbose``
+    also its peak resident memory and how the batch was cut. ``timings_s`` and ``peak_rss_mib``
+    in the report hold the same per phase. Sections that need an unavailable data split are
+    replaced by ``{"error": message}``.
     """
     from ..evaluate import accuracy_curve
+    from .scaling import curve_batch
 
     st = settings or Settings()
     say = log or (lambda msg: None)
     model.eval()
     task = model.config.task
+    budget = Budget.of(model, st.max_memory)
     gen = torch.Generator().manual_seed(st.seed)
     timings: dict[str, float] = {}
+    peaks: dict[str, float | None] = {}
     report: dict[str, Any] = {
         "model": model.config.to_dict(), "source": source, "parameters": model.num_parameters(),
         "settings": asdict(st), "recall_matrix": recall_matrix(model),
     }
+    if verbose:
+        say(f"memory budget per phase: {budget.describe()} (--max-memory, env LOOPZOO_ANALYSIS_MEMORY)")
 
-    def timed(name: str):
-        class _T:
-            def __enter__(self):
-                self.t = time.perf_counter()
-                say(f"{name} ...")
-
-            def __exit__(self, *exc):
-                timings[name] = round(time.perf_counter() - self.t, 3)
-                say(f"{name}: {timings[name]:.1f} s")
-        return _T()
+    @contextlib.contextmanager
+    def timed(name: str, plan: str = ""):
+        say(f"{name} ..." + (f" ({plan})" if verbose and plan else ""))
+        with PhaseMeter(model.device) as meter:
+            yield
+        timings[name] = round(meter.seconds, 3)
+        peaks[name] = None if meter.peak_rss is None else round(meter.peak_rss / MIB, 1)
+        say(f"{name}: {meter.describe() if verbose else f'{meter.seconds:.1f} s'}")
 
     # --- accuracy at every iteration, both splits; overthinking ----------------------
     curves: dict[str, Any] = {}
     for split in ("val", "hard"):
-        with timed(f"curve {split}"):
-            try:
-                ds = load_probe(task, split, st.samples, st.seed)
-            except DataError as exc:
-                curves[split] = {"error": str(exc)}
-                continue
-            c = accuracy_curve(model, ds, st.iters, batch_size=st.batch_size)
-            curves[split] = {**c.summary(), "accuracy": [round(float(a), 5) for a in c.accuracy]}
+        try:
+            ds = load_probe(task, split, st.samples, st.seed)
+        except DataError as exc:
+            curves[split] = {"error": str(exc)}
+            continue
+        size = min(st.batch_size, curve_batch(budget, ds))
+        with timed(f"curve {split}", chunks_text(len(ds), size)):
+            c = accuracy_curve(model, ds, st.iters, batch_size=size)
+        curves[split] = {**c.summary(), "accuracy": [round(float(a), 5) for a in c.accuracy]}
     report["curves"] = curves
     report["overthinking"] = {k: {f: v[f] for f in ("final", "best", "best_iter", "overthinking")}
                               for k, v in curves.items() if "error" not in v}
@@ -114,25 +126,32 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     ds = load_probe(task, st.data, st.probe_samples, st.seed)
     x, y = ds.tensors()
     x, y = x.to(model.device), y.to(model.device)
+    B, L = x.shape[0], x.shape[1]
     with torch.no_grad():
         e = model.embed(x)  # [B, L, D]
-    with timed("trace"):
-        tr = trace_model(model, x, st.iters, y)
+    chunk = budget.samples(L, layers=1, states=4)
+    with timed("trace", chunks_text(B, chunk)):
+        tr = trace_model(model, x, st.iters, y, chunk=chunk)
     report["trace"] = {"split": st.data, **tr.summary()}
     s_star = tr.final_state  # [B, L, D]
-    with timed("spectral radius"):
-        rho = spectral_radius(model.step, s_star, e, st.jacobian_steps, generator=gen)
-    with timed("top singular value"):
-        sigma = top_singular_value(model.step, s_star, e, max(st.jacobian_steps // 2, 1), generator=gen)
+    chunk = budget.samples(L, layers=3, states=4)  # JVPs: primal and tangent activations
+    with timed("spectral radius", chunks_text(B, chunk)):
+        rho = spectral_radius(model.step, s_star, e, st.jacobian_steps, generator=gen, chunk=chunk)
+    chunk = budget.samples(L, layers=5, states=5)  # the VJP's graph kept beside the JVPs
+    with timed("top singular value", chunks_text(B, chunk)):
+        sigma = top_singular_value(model.step, s_star, e, max(st.jacobian_steps // 2, 1), generator=gen, chunk=chunk)
     report["reachability"] = {
         "final_residual": stats(tr.residual[:, -1]),
         "spectral_radius": {**stats(rho, below=1.0), "per_sample": [float(v) for v in rho]},
         **report["recall_matrix"],
     }
     grad_iters = st.grad_iters or model.config.iters
-    with timed("gradients"):
-        gain = backprop_gain(model.step, e, e, grad_iters, generator=gen)
-        pgrad = parameter_grad_norm(model, x, y, grad_iters)
+    chunk, segment = budget.trajectory(L, grad_iters, B)
+    plan = chunks_text(B, chunk) + (f", a state kept every {segment} iterations" if segment < grad_iters else "")
+    with timed("state gradient", plan):
+        gain = backprop_gain(model.step, e, e, grad_iters, generator=gen, chunk=chunk, segment=segment)
+    with timed("parameter gradient", plan):
+        pgrad = parameter_grad_norm(model, x, y, grad_iters, chunk=chunk, segment=segment)
     report["geometry"] = {
         "top_singular_value": stats(sigma, below=1.0),
         "grad_iters": grad_iters,
@@ -140,8 +159,9 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
         "state_grad_gain_per_iter": stats(gain["per_iter"]),
         "param_grad_norm": pgrad,
     }
-    with timed("sensitivity"):
-        sens = input_sensitivity(model.step, e, st.iters, eps=st.eps, reference=s_star, generator=gen)
+    chunk = budget.samples(L, layers=1, states=4)
+    with timed("sensitivity", chunks_text(B, chunk)):
+        sens = input_sensitivity(model.step, e, st.iters, eps=st.eps, reference=s_star, generator=gen, chunk=chunk)
     n_fp, labels = cluster_states(s_star, st.cluster_tol)
     report["input_dependence"] = {
         "eps": st.eps,
@@ -150,13 +170,16 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
         "fixed_points": {"inputs": int(x.shape[0]), "clusters": n_fp, "share": n_fp / x.shape[0],
                          "largest_cluster": int(torch.bincount(labels).max()), "tol": st.cluster_tol},
     }
-    with timed("paths"):
+    chunk = budget.samples(L, layers=1, states=8)
+    with timed("paths", chunks_text(B, chunk)):
         starts = default_starts(e, gen)
         report["paths"] = path_independence(
             model.step, e, st.iters, starts=starts, readout=model.readout,
-            reference=("embedding", s_star, tr.residual[:, -1].to(s_star.device)))
-    with timed("cycles"):
-        cyc = detect_cycles(model.step, s_star, e, st.max_period + 2, max_period=st.max_period, tol=st.cycle_tol)
+            reference=("embedding", s_star, tr.residual[:, -1].to(s_star.device)), chunk=chunk)
+    chunk = budget.samples(L, layers=1, states=st.max_period + 4)
+    with timed("cycles", chunks_text(B, chunk)):
+        cyc = detect_cycles(model.step, s_star, e, st.max_period + 2, max_period=st.max_period, tol=st.cycle_tol,
+                            chunk=chunk)
     report["cycles"] = {k: cyc[k] for k in ("counts", "fixed_points", "cycles", "unresolved")}
     report["cycles"].update({"after_iters": st.iters + st.max_period + 2, "tol": st.cycle_tol})
 
@@ -164,11 +187,12 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     if st.scaling:
         from .scaling import difficulty_bands, scaling_grid
 
-        with timed("scaling"):
+        with timed("scaling", "each band's batches cut to the budget"):
             try:
                 bands = difficulty_bands(task, samples=st.scaling_samples, seed=st.seed)
-                report["scaling"] = scaling_grid(model, bands, st.iters, batch_size=st.batch_size)
+                report["scaling"] = scaling_grid(model, bands, st.iters, batch_size=st.batch_size, budget=budget)
             except DataError as exc:
                 report["scaling"] = {"error": str(exc)}
     report["timings_s"] = timings
+    report["peak_rss_mib"] = peaks
     return report

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import ConcatDataset, Subset
 
 from ..errors import DataError, LoopzooError
+from .budget import Budget
 from .jacobian import differentiable_attention
 
 PREFIX_LENGTHS = (32, 64, 128, 256, 512)
@@ -60,6 +61,13 @@ def difficulty_bands(task: str, *, samples: int = 50, seed: int = 0, lengths: tu
     return out
 
 
+def curve_batch(budget: Budget, dataset: Any) -> int:
+    """Items per batch of an accuracy curve on ``dataset`` within ``budget`` (its first item's length)."""
+    if not len(dataset):
+        return 1
+    return budget.samples(int(dataset[0][0].shape[0]), layers=1, states=3)
+
+
 def flops_per_iteration(model, x: torch.Tensor) -> int:
     """Measured FLOPs of one loop iteration ``F(s; e)`` on one sample ``x [L, C_in]``."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -73,11 +81,13 @@ def flops_per_iteration(model, x: torch.Tensor) -> int:
 
 
 def scaling_grid(model, bands: list[Band], iters: int, *, batch_size: int = 256,
-                 points: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 50, 100, 200, 300, 500)) -> dict[str, Any]:
+                 points: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 50, 100, 200, 300, 500),
+                 budget: Budget | None = None) -> dict[str, Any]:
     """Accuracy of ``model`` at every iteration ``1..iters`` for each band, with compute.
 
     Returns plain lists: ``accuracy[band][t-1]``, ``flops_per_iter[band]`` (per sample),
-    ``grid`` = accuracy and FLOPs at the ``points`` up to ``iters``, and at ``iters``.
+    ``grid`` = accuracy and FLOPs at the ``points`` up to ``iters``, and at ``iters``. With a
+    ``budget``, each band's batches are cut to fit it (long inputs run fewer at a time).
     """
     from ..evaluate import accuracy_curve
 
@@ -86,7 +96,8 @@ def scaling_grid(model, bands: list[Band], iters: int, *, batch_size: int = 256,
     shown = sorted({t for t in points if t <= iters} | {iters})
     rows = []
     for band in bands:
-        curve = accuracy_curve(model, band.dataset, iters, batch_size=batch_size)
+        size = batch_size if budget is None else min(batch_size, curve_batch(budget, band.dataset))
+        curve = accuracy_curve(model, band.dataset, iters, batch_size=size)
         flops = flops_per_iteration(model, band.dataset[0][0])
         rows.append({
             "label": band.label, "difficulty": band.value, "samples": curve.samples,

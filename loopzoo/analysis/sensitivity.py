@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 
+from .budget import spans
 from .jacobian import StepFn, sample_norm, unit
 
 Start = Callable[[torch.Tensor], torch.Tensor]  # e -> s_0
@@ -29,7 +30,7 @@ def iterate(F: StepFn, s0: torch.Tensor, e: torch.Tensor, iters: int) -> torch.T
 def input_sensitivity(F: StepFn, e: torch.Tensor, iters: int, *, eps: float = 1e-3,
                       delta: torch.Tensor | None = None, start: Start = from_input,
                       reference: torch.Tensor | None = None,
-                      generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                      generator: torch.Generator | None = None, chunk: int | None = None) -> dict[str, torch.Tensor]:
     """``||s*(e + delta) - s*(e)|| / ||delta||`` per sample (``[B]``).
 
     ``s*`` is approximated by ``iters`` iterations from ``start(e)`` (by default ``s_0 = e``, so
@@ -38,17 +39,21 @@ def input_sensitivity(F: StepFn, e: torch.Tensor, iters: int, *, eps: float = 1e
     ``||(I - dF/ds)^-1 dF/de delta|| / ||delta||``; without recall ``dF/de = 0`` and it is 0 inside
     a basin. ``reference`` = ``s_T`` of the unperturbed run when already computed (saves a run).
     Also returns the residual of the last step of the perturbed run (to check convergence).
+    ``chunk`` samples run at a time (``delta`` is drawn for the whole batch first).
     """
     if delta is None:
         direction = unit(torch.randn(e.shape, generator=generator, dtype=e.dtype).to(e.device))
         delta = direction * (eps * sample_norm(e)).view(-1, *([1] * (e.dim() - 1)))
-    s_a = iterate(F, start(e), e, iters) if reference is None else reference
-    e_b = e + delta
-    s_b = iterate(F, start(e_b), e_b, iters - 1)
-    s_b_next = F(s_b, e_b)
-    sens = sample_norm(s_b_next - s_a) / sample_norm(delta).clamp_min(1e-30)
-    res = sample_norm(s_b_next - s_b) / sample_norm(s_b).clamp_min(1e-30)
-    return {"sensitivity": sens, "residual": res}
+    sens, res = [], []
+    for part in spans(e.shape[0], chunk):
+        e_a, d = e[part], delta[part]
+        s_a = iterate(F, start(e_a), e_a, iters) if reference is None else reference[part]
+        e_b = e_a + d
+        s_b = iterate(F, start(e_b), e_b, iters - 1)
+        s_b_next = F(s_b, e_b)
+        sens.append(sample_norm(s_b_next - s_a) / sample_norm(d).clamp_min(1e-30))
+        res.append(sample_norm(s_b_next - s_b) / sample_norm(s_b).clamp_min(1e-30))
+    return {"sensitivity": torch.cat(sens), "residual": torch.cat(res)}
 
 
 def cluster_states(states: torch.Tensor, tol: float = 1e-2) -> tuple[int, torch.Tensor]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .budget import spans
 from .jacobian import StepFn, sample_norm
 
 
@@ -75,12 +76,19 @@ def trace_run(F: StepFn, s0: torch.Tensor, e: torch.Tensor, iters: int, *,
               readout: Callable[[torch.Tensor], torch.Tensor] | None = None,
               targets: torch.Tensor | None = None,
               correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-              confidence: Callable[[torch.Tensor], torch.Tensor] | None = None) -> RunTrace:
+              confidence: Callable[[torch.Tensor], torch.Tensor] | None = None,
+              chunk: int | None = None) -> RunTrace:
     """Iterate ``s_{t+1} = F(s_t, e)`` from ``s0`` for ``iters`` steps and record the trace.
 
     ``readout(s) -> logits [B, L, C]`` enables ``changed``; with ``confidence(logits) -> [B]``
     the mean confidence; with ``targets`` and ``correct(logits, targets) -> [B] bool`` accuracy.
+    ``chunk`` samples run at a time; the means over samples are then weighted by chunk size.
     """
+    parts = spans(s0.shape[0], chunk)
+    if len(parts) > 1:
+        runs = [trace_run(F, s0[p], e[p], iters, readout=readout, correct=correct, confidence=confidence,
+                          targets=None if targets is None else targets[p]) for p in parts]
+        return _merge(runs)
     B = s0.shape[0]
     residual = torch.empty(B, iters, dtype=torch.float64)
     norms = torch.empty(B, iters, dtype=torch.float64)
@@ -109,11 +117,26 @@ def trace_run(F: StepFn, s0: torch.Tensor, e: torch.Tensor, iters: int, *,
     return RunTrace(residual, norms, changed, changed_tokens, conf, acc, s)
 
 
+def _merge(runs: list[RunTrace]) -> RunTrace:
+    """One trace of the runs of consecutive chunks of a batch (per-sample rows concatenated,
+    means over samples weighted by each chunk's size)."""
+    n = torch.tensor([r.residual.shape[0] for r in runs], dtype=torch.float64)  # [chunks]
+
+    def mean(name: str) -> torch.Tensor | None:
+        if getattr(runs[0], name) is None:
+            return None
+        return (torch.stack([getattr(r, name) for r in runs]) * n[:, None]).sum(0) / n.sum()  # [T]
+
+    return RunTrace(torch.cat([r.residual for r in runs]), torch.cat([r.state_norm for r in runs]),
+                    mean("changed"), mean("changed_tokens"), mean("confidence"), mean("accuracy"),
+                    torch.cat([r.final_state for r in runs]))
+
+
 def trace_model(model, x: torch.Tensor, iters: int, y: torch.Tensor | None = None,
-                state: torch.Tensor | None = None) -> RunTrace:
+                state: torch.Tensor | None = None, *, chunk: int | None = None) -> RunTrace:
     """:func:`trace_run` of a :class:`~loopzoo.model.LoopedTransformer` on inputs ``x [B, ...]``
     from ``s_0 = e`` (or ``state``), with accuracy when targets ``y [B, L]`` are given."""
     with torch.no_grad():
         e = model.embed(x)  # [B, L, D]
     return trace_run(model.step, e if state is None else state, e, iters, readout=model.readout,
-                     targets=y, correct=model.task.correct, confidence=model.task.confidence)
+                     targets=y, correct=model.task.correct, confidence=model.task.confidence, chunk=chunk)
