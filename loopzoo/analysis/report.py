@@ -137,7 +137,7 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     chunk = budget.samples(L, layers=3, states=4)  # JVPs: primal and tangent activations
     with timed("spectral radius", chunks_text(B, chunk)):
         rho = spectral_radius(model.step, s_star, e, st.jacobian_steps, generator=gen, chunk=chunk)
-    chunk = budget.samples(L, layers=5, states=5)  # the VJP's graph kept beside the JVPs
+    chunk = budget.samples(L, layers=4 + budget.depth, states=5)  # the VJP's graph (every layer) beside the JVPs
     with timed("top singular value", chunks_text(B, chunk)):
         sigma = top_singular_value(model.step, s_star, e, max(st.jacobian_steps // 2, 1), generator=gen, chunk=chunk)
     report["reachability"] = {
