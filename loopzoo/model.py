@@ -33,7 +33,10 @@ class MLP(nn.Module):
         self.down = nn.Linear(ratio * width, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(F.gelu(self.up(x)))
+        h = self.up(x)  # [B, L, ratio * D]
+        # GELU in place on the widest tensor of the loop when no gradient needs the pre-activation
+        h = F.gelu(h) if torch.is_grad_enabled() else torch.ops.aten.gelu_(h)
+        return self.down(h)
 
 
 class Block(nn.Module):

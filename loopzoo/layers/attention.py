@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import cells
-from .norms import RMSNorm
+from .norms import RMSNorm, inverse_rms
 from .rotary import Rotary, remember
 
 
@@ -35,14 +35,27 @@ class Attention(nn.Module):
         B, L, D = x.shape
         H, hd = self.heads, self.head_dim
         qkv = self.qkv(x).view(B, L, 3, H, hd)
-        qk = qkv[:, :, :2]  # [B, L, 2, H, hd]: q and k, rotated and normalized as one tensor
-        real = torch.promote_types(qk.dtype, torch.float32)  # rotation in fp32 at least (bf16 has no complex)
-        qk = self.rotary(qk.to(real), self.rotary.table(L, x.device, real)[:, None, None])
-        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
-        qk = (F.rms_norm(qk, (hd,), eps=self.q_norm.eps) * gains).to(qkv.dtype)
+        qk = self.rotate_and_normalize(qkv[:, :, :2])  # [B, L, 2, H, hd]: q and k as one tensor
         q, k, v = (t.transpose(1, 2) for t in (qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]))  # [B, H, L, hd]
         y = self.attend(q, k, v)  # [B, H, L, hd]
         return self.out(y.transpose(1, 2).reshape(B, L, D))
+
+    def rotate_and_normalize(self, qk: torch.Tensor) -> torch.Tensor:
+        """Rotary, then per-head RMSNorm with q's and k's gains, on ``qk [B, L, 2, H, hd]``; a new
+        tensor in ``qk``'s dtype. The rotation runs in fp32 at least (bf16 has no complex type)."""
+        L, hd = qk.shape[1], qk.shape[-1]
+        real = torch.promote_types(qk.dtype, torch.float32)
+        table = self.rotary.table(L, qk.device, real)[:, None, None]  # [L, 1, 1, hd/2, 2]
+        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
+        eps = torch.finfo(self.q_norm.weight.dtype).eps if self.q_norm.eps is None else self.q_norm.eps
+        if torch.is_grad_enabled():
+            rotated = self.rotary(qk.to(real), table)
+            return (F.rms_norm(rotated, (hd,), eps=eps) * gains).to(qk.dtype)
+        # Inference: a rotation keeps the norm, so the scale comes from qk before it (one
+        # reduction pass), and the two multiplies run in place on the rotation's new tensor.
+        scale = inverse_rms(qk, eps, real)  # [B, L, 2, H, 1]
+        rotated = self.rotary(qk.to(real), table)  # [B, L, 2, H, hd], new
+        return rotated.mul_(scale).mul_(gains.to(real)).to(qk.dtype)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q, k, v)

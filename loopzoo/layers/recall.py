@@ -3,11 +3,13 @@
 A recall module has three hooks: ``project(e)`` turns the input embedding into what the block
 receives, ``u`` (``Wh e``, computed once per input, not once per iteration); the block then calls
 ``before(s, u)`` on the state before the block and ``inject(h, u)`` on each branch input
-``h = N1(s)``. ``Wx`` (state) and ``Wh`` (input) are ``Linear(d, d)`` with bias.
+``h = N1(s)``. ``Wx`` (state) and ``Wh`` (input) are ``Linear(d, d)`` with bias. ``u`` carries
+both biases, so ``Wx s + Wh e`` is one matmul-add per iteration (``addmm``), with no separate add.
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..registry import recalls
@@ -35,10 +37,16 @@ class StandardRecall(NoRecall):
         self.wh = nn.Linear(width, width)
 
     def project(self, e: torch.Tensor) -> torch.Tensor:
-        return self.wh(e)
+        """``Wh e`` plus both biases (``[B, L, D]``)."""
+        return F.linear(e, self.wh.weight, self.wh.bias + self.wx.bias)
+
+    def recall(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """``Wx s + Wh e`` from ``u = project(e)``: one ``addmm`` (``[B, L, D]``)."""
+        shape = s.shape
+        return torch.addmm(u.reshape(-1, shape[-1]), s.reshape(-1, shape[-1]), self.wx.weight.t()).view(shape)
 
     def before(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        return self.wx(s) + u
+        return self.recall(s, u)
 
 
 class InternalRecall(StandardRecall):
@@ -48,7 +56,7 @@ class InternalRecall(StandardRecall):
         return s
 
     def inject(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        return self.wx(h) + u
+        return self.recall(h, u)
 
 
 @recalls.register("none")
