@@ -81,15 +81,19 @@ class LocalAttention(Attention):
         key = (length, device, dtype)
         mask = self._masks.get(key)
         if mask is None:
+            if torch.compiler.is_compiling():  # built inside the graph (a constant there), not cached from it
+                return self._build_mask(length).to(device, dtype)
             with torch.inference_mode(False):  # a mask first built during inference must serve training too
-                W, size, blocks = self.window, self.block, -(-length // self.block)
-                start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
-                keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
-                keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
-                allowed = (keys >= start) & (keys < start + W)
-                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, float("-inf"))[None]
-                mask = remember(self._masks, key, mask.to(device))
+                mask = remember(self._masks, key, self._build_mask(length).to(device, dtype))
         return mask
+
+    def _build_mask(self, length: int) -> torch.Tensor:
+        W, size, blocks = self.window, self.block, -(-length // self.block)
+        start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
+        keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
+        keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
+        allowed = (keys >= start) & (keys < start + W)
+        return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))[None]
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         B, H, L, hd = q.shape

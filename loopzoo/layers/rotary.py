@@ -36,7 +36,7 @@ def grid_shape(grid: tuple[int | None, ...], length: int) -> tuple[int, ...]:
     side ``length ** (1/n)``; one ``None`` axis takes what the fixed axes leave.
     """
     free = [i for i, size in enumerate(grid) if size is None]
-    fixed = math.prod(size for size in grid if size is not None)
+    fixed = math.prod([size for size in grid if size is not None])  # a list: torch.compile traces it
     if not free:
         shape = tuple(grid)
     elif len(free) == len(grid):
@@ -86,6 +86,8 @@ class Rotary(nn.Module):
         key = (length, device, dtype)
         cached = self._cache.get(key)
         if cached is None:
+            if torch.compiler.is_compiling():  # built inside the graph (a constant there), not cached from it
+                return self._build(length).to(device, dtype)
             with torch.inference_mode(False):  # a table first built during inference must serve training too
                 cached = remember(self._cache, key, self._build(length).to(device, dtype))
         return cached
