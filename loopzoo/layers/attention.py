@@ -31,10 +31,19 @@ class Attention(nn.Module):
         self.q_norm = RMSNorm(self.head_dim)
         self.k_norm = RMSNorm(self.head_dim)
 
+    @property
+    def in_proj(self) -> nn.Linear:
+        """The first, linear map of the branch (the model may fold its recall into it)."""
+        return self.qkv
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, L, D = x.shape
+        return self.from_projection(self.qkv(x))
+
+    def from_projection(self, qkv: torch.Tensor) -> torch.Tensor:
+        """The branch after ``in_proj``, from ``qkv [B, L, 3 D]``."""
+        B, L, D = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
         H, hd = self.heads, self.head_dim
-        qkv = self.qkv(x).view(B, L, 3, H, hd)
+        qkv = qkv.view(B, L, 3, H, hd)
         qk = self.rotate_and_normalize(qkv[:, :, :2])  # [B, L, 2, H, hd]: q and k as one tensor
         q, k, v = (t.transpose(1, 2) for t in (qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]))  # [B, H, L, hd]
         y = self.attend(q, k, v)  # [B, H, L, hd]

@@ -27,6 +27,11 @@ class NoRecall(nn.Module):
     def inject(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return h
 
+    def fold(self, u: torch.Tensor, linear: nn.Linear) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(W, c)`` with ``linear(inject(h, u)) = h W^T + c`` for every ``h``, or ``None`` where
+        ``inject`` is not affine in ``h`` with a weight of its own (the block then runs unfolded)."""
+        return None
+
 
 class StandardRecall(NoRecall):
     """External recall: ``u = Wx s + Wh e`` replaces the state before the block."""
@@ -57,6 +62,18 @@ class InternalRecall(StandardRecall):
 
     def inject(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return self.recall(h, u)
+
+    def fold(self, u: torch.Tensor, linear: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+        """``linear(Wx h + u) = h (P Wx)^T + linear(u)``: ``(P Wx [out, D], linear(u) [B, L, out])``.
+
+        ``P Wx`` is formed in the parameters' dtype; under autocast it is cast once here, not per
+        iteration."""
+        device = linear.weight.device.type
+        with torch.autocast(device, enabled=False):
+            weight = linear.weight @ self.wx.weight  # [out, D]
+        if torch.is_autocast_enabled(device):
+            weight = weight.to(torch.get_autocast_dtype(device))
+        return weight, linear(u)
 
 
 @recalls.register("none")

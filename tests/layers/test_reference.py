@@ -83,6 +83,53 @@ def test_block_matches_spec_equations(recall, norm, mode):
     assert torch.equal(s, s0) and torch.equal(e, e0) and torch.equal(u, u0)
 
 
+@pytest.mark.parametrize("mode", ["no_grad", "inference"])
+@pytest.mark.parametrize("norm", sorted(SLOTS))
+@pytest.mark.parametrize("recall", ["none", "recall", "internal-recall"])
+def test_block_with_recall_folded_into_the_branches_matches_spec_equations(recall, norm, mode):
+    """The loop's form without gradients: internal recall folded into the QKV and up projections."""
+    from loopzoo.model import FoldedRecall
+
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", recall=recall, norm=norm, width=16, heads=2))
+    block = model.blocks[0]
+    for param in block.parameters():
+        torch.nn.init.normal_(param, std=0.3)
+    s, e = torch.randn(3, 81, 16), torch.randn(3, 81, 16)
+    expected = block_ref(block, recall, norm, s, e)
+    with MODES[mode]():
+        u = block.fold(block.recall.project(e))
+        assert isinstance(u, FoldedRecall) == (recall == "internal-recall")
+        out = block(s, u)
+        rows = block(s[[2, 0]], model.recall_inputs(e, fold=True)[0].rows(torch.tensor([2, 0]))
+                     if recall == "internal-recall" else u[[2, 0]])
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(rows, expected[[2, 0]], rtol=1e-4, atol=1e-5)
+
+
+def test_recall_is_not_folded_where_gradients_flow():
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", width=16, heads=2))
+    e = torch.randn(2, 81, 16)
+    u = model.recall_inputs(e, fold=True)[0]
+    assert isinstance(u, torch.Tensor)  # folding would cut the gradient to Wx and the projections
+    model.step(e, e, [u]).square().sum().backward()
+    assert model.blocks[0].recall.wx.weight.grad is not None
+
+
+def test_folded_recall_under_bf16_autocast_stays_close_to_fp32():
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", width=32, heads=2)).eval()
+    x = model.task.encode([model.task.parse(model.task.example, 0)] * 2)
+    with torch.inference_mode():
+        e = model.embed(x)
+        expected = model.step(e, e)
+        with torch.autocast("cpu", torch.bfloat16):
+            e = model.embed(x)  # bf16, as in solve(autocast=True)
+            u = model.recall_inputs(e, fold=True)
+            assert u[0].weights[0].dtype == torch.bfloat16  # cast once, not per iteration
+            out = model.step(e, e, u)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.05)
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_rms_norm_matches_its_formula_in_every_mode(mode):
     from loopzoo.layers.norms import RMSNorm
