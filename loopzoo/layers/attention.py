@@ -44,27 +44,41 @@ class Attention(nn.Module):
         B, L, D = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
         H, hd = self.heads, self.head_dim
         qkv = qkv.view(B, L, 3, H, hd)
-        qk = self.rotate_and_normalize(qkv[:, :, :2])  # [B, L, 2, H, hd]: q and k as one tensor
-        q, k, v = (t.transpose(1, 2) for t in (qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]))  # [B, H, L, hd]
-        y = self.attend(q, k, v)  # [B, H, L, hd]
+        q, k = self.rotate_and_normalize(qkv[:, :, :2])  # [B, H, L, hd] each
+        y = self.attend(q, k, qkv[:, :, 2].transpose(1, 2))  # [B, H, L, hd]
         return self.out(y.transpose(1, 2).reshape(B, L, D))
 
-    def rotate_and_normalize(self, qk: torch.Tensor) -> torch.Tensor:
-        """Rotary, then per-head RMSNorm with q's and k's gains, on ``qk [B, L, 2, H, hd]``; a new
-        tensor in ``qk``'s dtype. The rotation runs in fp32 at least (bf16 has no complex type)."""
-        L, hd = qk.shape[1], qk.shape[-1]
+    def rotate_and_normalize(self, qk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotary, then per-head RMSNorm with q's and k's gains, on ``qk [B, L, 2, H, hd]``:
+        ``(q, k)``, each ``[B, H, L, hd]`` in ``qk``'s dtype.
+
+        With gradients the rotation runs in fp32 at least (bf16 has no complex type), then
+        ``rms_norm``. Without, a rotation keeps the norm, so the scale comes from ``qk`` before
+        it (one reduction pass); fp32 then rotates with one complex multiply and scales in place;
+        bf16 (with at least 64 rows per position) rotates and applies the gains as one batched
+        matmul per position and q/k (:meth:`Rotary.matrices`) and writes the scaled result in
+        the layout attention reads fastest, instead of converting to fp32 and back.
+        """
+        B, L, _, H, hd = qk.shape
         real = torch.promote_types(qk.dtype, torch.float32)
-        table = self.rotary.table(L, qk.device, real)[:, None, None]  # [L, 1, 1, hd/2, 2]
-        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
+        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))  # [2, hd]
         eps = torch.finfo(self.q_norm.weight.dtype).eps if self.q_norm.eps is None else self.q_norm.eps
+        if not torch.is_grad_enabled() and qk.dtype != real and B * H >= 64:
+            scale = inverse_rms(qk, eps)  # [B, L, 2, H, 1]
+            x = qk.permute(1, 2, 0, 3, 4).contiguous().view(L * 2, B * H, hd)  # rows of one position and q/k
+            rotated = torch.bmm(x, self.rotary.matrices(L, gains, qk.device, qk.dtype))  # [L * 2, B * H, hd]
+            out = qk.new_empty((2, B, H, L, hd))
+            torch.mul(rotated.view(L, 2, B, H, hd).permute(1, 2, 3, 0, 4), scale.permute(2, 0, 3, 1, 4), out=out)
+            return out[0], out[1]
+        table = self.rotary.table(L, qk.device, real)[:, None, None]  # [L, 1, 1, hd/2, 2]
+        gains = gains[:, None]  # [2, 1, hd]
         if torch.is_grad_enabled():
-            rotated = self.rotary(qk.to(real), table)
-            return (F.rms_norm(rotated, (hd,), eps=eps) * gains).to(qk.dtype)
-        # Inference: a rotation keeps the norm, so the scale comes from qk before it (one
-        # reduction pass), and the two multiplies run in place on the rotation's new tensor.
-        scale = inverse_rms(qk, eps, real)  # [B, L, 2, H, 1]
-        rotated = self.rotary(qk.to(real), table)  # [B, L, 2, H, hd], new
-        return rotated.mul_(scale).mul_(gains.to(real)).to(qk.dtype)
+            qk = (F.rms_norm(self.rotary(qk.to(real), table), (hd,), eps=eps) * gains).to(qk.dtype)
+        else:
+            scale = inverse_rms(qk, eps, real)  # [B, L, 2, H, 1]
+            rotated = self.rotary(qk.to(real), table)  # [B, L, 2, H, hd], new
+            qk = rotated.mul_(scale).mul_(gains.to(real)).to(qk.dtype)
+        return qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q, k, v)

@@ -98,6 +98,20 @@ class Rotary(nn.Module):
         angles = torch.nn.functional.pad(angles, (0, self.head_dim // 2 - angles.shape[1]))
         return torch.stack((angles.cos(), angles.sin()), dim=-1)  # [L, hd/2, 2]
 
+    def matrices(self, length: int, gains: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """The rotation of each position followed by per-channel ``gains [G, hd]`` as right-hand
+        matrices: ``[L * G, hd, hd]``, so ``x @ M[l * G + g] = gains[g] * rotate(x, l)`` for a row
+        ``x [hd]``. Block-diagonal (2 x 2 per channel pair); for a batched matmul."""
+        table = self.table(length, device, torch.float32)  # [L, hd/2, 2]
+        cos, sin = table[:, None, :, 0], table[:, None, :, 1]  # [L, 1, hd/2]
+        even, odd = gains[:, 0::2].float(), gains[:, 1::2].float()  # [G, hd/2]: gains of x_2i, x_2i+1
+        # block[i_in][i_out] of pair j: x_2j+i_in's weight in output 2j+i_out
+        blocks = torch.stack((torch.stack((cos * even, sin * odd)), torch.stack((-sin * even, cos * odd))))
+        L, G, pairs = length, gains.shape[0], self.head_dim // 2
+        m = torch.zeros(L, G, pairs, 2, pairs, 2, device=device)
+        m.diagonal(0, 2, 4).copy_(blocks.permute(2, 3, 0, 1, 4))  # [L, G, 2, 2, pairs] on the pair diagonal
+        return m.view(L * G, self.head_dim, self.head_dim).to(dtype)
+
     def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Rotate the channel pairs of ``x [..., L, *, hd]`` by ``table [L, *, hd/2, 2]`` (from
         :meth:`table`, in ``x``'s dtype: fp32 or fp64, as ``view_as_complex`` needs)."""

@@ -294,6 +294,34 @@ def test_full_attention_matches_reference_with_grid_rotary(grid, mode):
     assert torch.equal(x, x0)
 
 
+def test_rotation_matrices_rotate_and_scale_like_the_rotary():
+    from loopzoo.layers.rotary import Rotary
+
+    rotary = Rotary(8, (4, 4))
+    gains = torch.randn(2, 8)
+    x = torch.randn(16, 2, 5, 8)  # [L, q/k, rows, hd]
+    m = rotary.matrices(16, gains, x.device, torch.float32).view(16, 2, 8, 8)
+    table = rotary.table(16, x.device, x.dtype)[:, None, None]
+    torch.testing.assert_close(x @ m, rotary(x, table) * gains[:, None])
+
+
+@pytest.mark.parametrize("cell,grid,length", [("full", (9, 9), 81), ("local", (), 40)])
+def test_bf16_inference_attention_stays_close_to_fp32(cell, grid, length):
+    """bf16 without gradients rotates by batched matmul (64+ rows a position) or in fp32 (fewer)."""
+    from loopzoo.registry import cells
+
+    attn = cells.get(cell)(64, 4, grid=grid)
+    for param in attn.parameters():
+        torch.nn.init.normal_(param, std=0.2)
+    for batch in (16, 2):  # 16 x 4 heads = 64 rows: the matmul path; 2 x 4: the complex path
+        x = torch.randn(batch, length, 64)
+        expected = attn(x)
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16):
+            out = attn(x)
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.05)
+
+
 def test_free_grid_axes_take_any_size():
     from loopzoo.layers.rotary import grid_coords
 
