@@ -66,7 +66,8 @@ class Attention(nn.Module):
         if not torch.is_grad_enabled() and qk.dtype != real and B * H >= 64:
             scale = inverse_rms(qk, eps)  # [B, L, 2, H, 1]
             x = qk.permute(1, 2, 0, 3, 4).contiguous().view(L * 2, B * H, hd)  # rows of one position and q/k
-            rotated = torch.bmm(x, self.rotary.matrices(L, gains, qk.device, qk.dtype))  # [L * 2, B * H, hd]
+            matrices = self.rotary.matrices(L, [self.q_norm.weight, self.k_norm.weight], qk.device, qk.dtype)
+            rotated = torch.bmm(x, matrices)  # [L * 2, B * H, hd]
             out = qk.new_empty((2, B, H, L, hd))
             torch.mul(rotated.view(L, 2, B, H, hd).permute(1, 2, 3, 0, 4), scale.permute(2, 0, 3, 1, 4), out=out)
             return out[0], out[1]

@@ -298,11 +298,19 @@ def test_rotation_matrices_rotate_and_scale_like_the_rotary():
     from loopzoo.layers.rotary import Rotary
 
     rotary = Rotary(8, (4, 4))
-    gains = torch.randn(2, 8)
+    gains = [torch.randn(8), torch.randn(8)]  # q's and k's
     x = torch.randn(16, 2, 5, 8)  # [L, q/k, rows, hd]
-    m = rotary.matrices(16, gains, x.device, torch.float32).view(16, 2, 8, 8)
     table = rotary.table(16, x.device, x.dtype)[:, None, None]
-    torch.testing.assert_close(x @ m, rotary(x, table) * gains[:, None])
+
+    def check():
+        m = rotary.matrices(16, gains, x.device, torch.float32)
+        torch.testing.assert_close(x @ m.view(16, 2, 8, 8), rotary(x, table) * torch.stack(gains)[:, None])
+        return m
+
+    m = check()
+    assert rotary.matrices(16, gains, x.device, torch.float32) is m  # cached
+    gains[0].mul_(2)  # an in-place update (an optimizer step) is seen
+    assert check() is not m
 
 
 @pytest.mark.parametrize("cell,grid,length", [("full", (9, 9), 81), ("local", (), 40)])
