@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     clock = CLOCKS[args.clock]
     halt = None if args.halt == "none" else args.halt
-    peak = flops.matmul_peak()
+    peak = flops.matmul_peak(clock=clock)
     print(f"machine: {args.threads} threads, {args.clock} clock, dense matmul {peak / 1e9:.1f} GFLOP/s fp32 at the "
           f"start (re-measured, fp32 and bf16, for each row's MFU); prefix sums of {args.length} bits\n")
     header = (f"{'task':12s} {'iters':>5s} {'ours/s':>8s} {'vs ref':>6s} {'vs fused':>8s} {'bf16/s':>8s} {'vs ref':>6s} "
@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             if halt is not None:
                 halted, used = solve(halt=halt)
                 halt_agree = agreement(halted, fixed)
-            peak = flops.matmul_peak(seconds=0.5)  # re-measured beside each row: the machine's load changes
-            peak16 = flops.matmul_peak(dtype=torch.bfloat16, seconds=0.5)
+            peak = flops.matmul_peak(seconds=0.5, clock=clock)  # re-measured beside each row: the load changes
+            peak16 = flops.matmul_peak(dtype=torch.bfloat16, seconds=0.5, clock=clock)
             model_flops = flops.solve_flops(model, len(xs), length, iters)
             fused_flops = fused.flops(len(xs), length, iters)
             best.setdefault("comp", float("nan"))
