@@ -32,8 +32,43 @@ class MLP(nn.Module):
         self.up = nn.Linear(width, ratio * width)
         self.down = nn.Linear(ratio * width, width)
 
+    @property
+    def in_proj(self) -> nn.Linear:
+        """The first, linear map of the branch (see :class:`FoldedRecall`)."""
+        return self.up
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(F.gelu(self.up(x)))
+        return self.from_projection(self.up(x))
+
+    def from_projection(self, h: torch.Tensor) -> torch.Tensor:
+        """The branch after ``in_proj``: ``down(GELU(h))`` for ``h [B, L, ratio * D]``."""
+        # GELU in place on the widest tensor of the loop when no gradient needs the pre-activation
+        h = F.gelu(h) if torch.is_grad_enabled() else torch.ops.aten.gelu_(h)
+        return self.down(h)
+
+
+@dataclass(frozen=True)
+class FoldedRecall:
+    """A block's recall input folded into its branches' first linear maps, for the loop without gradients.
+
+    With internal recall a branch ``f = g o P`` (``P`` linear: the attention's QKV projection,
+    the MLP's up projection) sees ``P(Wx N1(s) + u) = (P_W Wx) N1(s) + (P_W u + P_b)``. The
+    second term is constant over iterations, so each iteration runs one matmul-add per branch
+    instead of two: 12 instead of 14 ``width^2`` multiply-adds per token at MLP ratio 4, for
+    ``(3 + ratio) * width`` numbers kept per token. The same function up to float rounding.
+    """
+
+    weights: tuple[torch.Tensor, ...]  # per branch: P_W Wx, [out, D]
+    inputs: tuple[torch.Tensor, ...]  # per branch: P_W u + P_b, [B, L, out]
+
+    def rows(self, index: torch.Tensor) -> FoldedRecall:
+        """The same for the samples ``index`` of the batch (halting drops finished samples)."""
+        return FoldedRecall(self.weights, tuple(t[index] for t in self.inputs))
+
+
+def select_rows(u: torch.Tensor | FoldedRecall, index: torch.Tensor) -> torch.Tensor | FoldedRecall:
+    """Recall inputs ``u`` of one block, kept for the samples ``index`` only."""
+    return u.rows(index) if isinstance(u, FoldedRecall) else u[index]
 
 
 class Block(nn.Module):
@@ -54,11 +89,35 @@ class Block(nn.Module):
         )
         self.mlp = MLP(width, config.mlp_ratio)
 
-    def forward(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def forward(self, s: torch.Tensor, u: torch.Tensor | FoldedRecall) -> torch.Tensor:
+        if isinstance(u, FoldedRecall):
+            return self.forward_folded(s, u)
         s = self.recall.before(s, u)  # [B, L, D]
         for branch in (self.attn, self.mlp):
             h = self.recall.inject(self.norm.n1(s), u)
             s = self.norm.update(s, branch(h))
+        return s
+
+    def fold(self, u: torch.Tensor) -> torch.Tensor | FoldedRecall:
+        """``u`` folded into the branches' input projections (:class:`FoldedRecall`) where the
+        recall allows it and no gradient is recorded; else ``u`` itself."""
+        branches = (self.attn, self.mlp)
+        projections = [getattr(branch, "in_proj", None) for branch in branches]
+        if torch.is_grad_enabled() or any(p is None or not hasattr(b, "from_projection")
+                                          for p, b in zip(projections, branches)):
+            return u
+        folds = [self.recall.fold(u, p) for p in projections]
+        if any(f is None for f in folds):
+            return u
+        return FoldedRecall(tuple(w for w, _ in folds), tuple(i for _, i in folds))
+
+    def forward_folded(self, s: torch.Tensor, u: FoldedRecall) -> torch.Tensor:
+        """:meth:`forward` with the recall folded into the branches (see :class:`FoldedRecall`)."""
+        B, L, D = s.shape
+        for branch, weight, inputs in zip((self.attn, self.mlp), u.weights, u.inputs):
+            h = self.norm.n1(s).reshape(B * L, D)
+            p = torch.addmm(inputs.reshape(B * L, -1), h, weight.t()).view(B, L, -1)  # P(Wx N1(s) + u)
+            s = self.norm.update(s, branch.from_projection(p))
         return s
 
 
@@ -106,7 +165,8 @@ class Solution:
 
 
 # Most tokens (inputs x length) one forward pass may hold. Activation memory grows with it
-# (about tokens * width * 4 bytes * (2 * mlp_ratio + 3 * window + 8) at most), so solve() cuts
+# (about tokens * width * 4 bytes * (2 * mlp_ratio + 3 * window + 8) at most, plus (3 + mlp_ratio)
+# for the recall inputs folded into the branches with internal recall), so solve() cuts
 # batches into chunks within it and refuses, up front, a single input longer than it.
 # Set it with the environment variable LOOPZOO_MAX_TOKENS or by assigning this attribute.
 MAX_TOKENS = int(os.environ.get("LOOPZOO_MAX_TOKENS", 2**18))
@@ -146,11 +206,17 @@ class LoopedTransformer(nn.Module):
         self.readout = Readout(config.width, self.task.out_channels)
 
     # --- the loop -----------------------------------------------------------------------
-    def recall_inputs(self, e: torch.Tensor) -> list[torch.Tensor]:
-        """What each layer's recall receives: ``Wh e`` (constant over iterations, so computed once)."""
-        return [block.recall.project(e) for block in self.blocks]
+    def recall_inputs(self, e: torch.Tensor, fold: bool = False) -> list[torch.Tensor | FoldedRecall]:
+        """What each layer's recall receives: ``Wh e`` (constant over iterations, so computed once).
 
-    def step(self, s: torch.Tensor, e: torch.Tensor, u: list[torch.Tensor] | None = None) -> torch.Tensor:
+        ``fold=True``, for a loop of many iterations without gradients, folds it into the
+        branches where the recall allows (:class:`FoldedRecall`): fewer FLOPs per iteration,
+        more to set up, so a single :meth:`step` does not.
+        """
+        u = [block.recall.project(e) for block in self.blocks]
+        return [block.fold(u_i) for block, u_i in zip(self.blocks, u)] if fold else u
+
+    def step(self, s: torch.Tensor, e: torch.Tensor, u: list[torch.Tensor | FoldedRecall] | None = None) -> torch.Tensor:
         """One iteration ``F(s; e)``: all ``depth`` layers (one for looped models).
 
         ``u = recall_inputs(e)`` may be passed to skip recomputing it in a loop.
@@ -162,7 +228,7 @@ class LoopedTransformer(nn.Module):
     def iterate(self, x: torch.Tensor, iters: int, state: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
         """Yield the states ``s_1 .. s_T`` (``[B, L, D]``), starting from ``state`` or ``s_0 = e``."""
         e = self.embed(x)  # [B, L, D]
-        u = self.recall_inputs(e)
+        u = self.recall_inputs(e, fold=True)
         s = e if state is None else state
         for _ in range(check_iters(iters)):
             s = self.step(s, e, u)
@@ -380,7 +446,7 @@ class LoopedTransformer(nn.Module):
                 block.compile(mode=mode)
                 if probe is not None:
                     with torch.inference_mode():
-                        block(probe, probe)  # [2, L, D]
+                        block(probe, block.fold(block.recall.project(probe)))  # [2, L, D], as the loop calls it
                 block._loopzoo_compile_mode = mode
         except Exception as exc:  # torch.compile raises many kinds; the eager blocks still work
             for block in todo:
@@ -402,7 +468,7 @@ class LoopedTransformer(nn.Module):
         halted samples are removed from the batch (``compact``), so compute falls as samples finish.
         """
         e = self.embed(x)  # [B, L, D]
-        u = self.recall_inputs(e)
+        u = self.recall_inputs(e, fold=True)
         s = e if state is None else state
         final = torch.empty_like(e)
         used = torch.full((x.shape[0],), iters, dtype=torch.long, device=x.device)
@@ -429,7 +495,7 @@ class LoopedTransformer(nn.Module):
                 if not len(keep):
                     return final, used
                 s, e, held, held_at, rows, stopped = s[keep], e[keep], held[keep], held_at[keep], rows[keep], stopped[keep]
-                u = [u_i[keep] for u_i in u]
+                u = [select_rows(u_i, keep) for u_i in u]
                 criterion.keep(keep)
         final[rows] = torch.where(stopped[:, None, None], held, s)
         used[rows] = held_at

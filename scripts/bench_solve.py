@@ -1,12 +1,23 @@
 #!/usr/bin/env python
-"""Inference benchmark: loopzoo's loop vs the obvious implementation, in one run.
+"""Inference benchmark: loopzoo's loop vs the obvious implementation and vs PyTorch's fused layer, in one run.
 
 For each task: puzzles/s at several iteration counts, fixed (eager fp32, bf16 autocast,
-``torch.compile``d) and with halting, against ``loopzoo.reference`` (dense masked attention,
-positions recomputed per call, every iteration's logits kept, no early exit); achieved FLOP/s over the machine's matmul FLOP/s
-measured in the same run; peak memory at 30 vs 500 iterations (each in a fresh process).
+``torch.compile``d) and with halting, against two loops on the same inputs:
+
+- ``loopzoo.reference``: the same weights the obvious way (dense masked attention, positions
+  recomputed per call, every iteration's logits kept, no early exit);
+- a loop of PyTorch's ``nn.TransformerEncoderLayer`` (eval, ``batch_first``, GELU, the fused
+  fast path) with a linear recall ``h = layer(Wx h + Wh e)``: a lighter model (no rotary, no
+  QK-norm, one recall matmul per iteration), a speed reference only. Its bf16 column runs under
+  the same autocast as ours.
+
+Rounds are interleaved (every variant once per round, best round kept), so the ratios in one run
+compare like with like on a loaded machine. MFU = model FLOP/s over the machine's dense matmul
+FLOP/s of the same dtype, measured beside each row. Peak memory at 30 vs 500 iterations comes
+from fresh processes.
 
     python scripts/bench_solve.py [--tasks sudoku prefix-sums chess] [--n 64] [--threads 2]
+    python scripts/bench_solve.py --tasks sudoku --width 256 --iters 30 500  # the paper's size
 """
 from __future__ import annotations
 
@@ -17,20 +28,29 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
 import loopzoo
 from loopzoo import flops, reference
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
-def model_for(task: str, width: int):
-    """The bundled flagship if present, else a random model of ``width`` (speed does not depend on weights)."""
+
+def model_for(task: str, width: int | None):
+    """The bundled flagship where one is bundled (of ``width``, if given), else a random model of
+    ``width`` (default 128; speed does not depend on weights)."""
     name = f"{task}-internal-recall-outernorm"
     try:
-        return loopzoo.load(name), name
+        model = loopzoo.load(name)
+        if width is None or model.config.width == width:
+            return model, name
     except loopzoo.LoopzooError:
-        return loopzoo.create(name, width=width, heads=max(2, width // 32)).eval(), f"{name} (random, width {width})"
+        pass
+    width = width or 128
+    return loopzoo.create(name, width=width, heads=max(2, width // 32)).eval(), f"{name} (random, width {width})"
 
 
 def inputs_for(task: str, n: int, length: int) -> list:
@@ -41,12 +61,49 @@ def inputs_for(task: str, n: int, length: int) -> list:
     return load_split(task, "test", n=n).inputs
 
 
-def timed(fn, repeats: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+class FusedLoop(nn.Module):
+    """The baseline: ``h <- TransformerEncoderLayer(Wx h + Wh e)`` from ``h = e``, then the model's readout.
+
+    ``nn.TransformerEncoderLayer(width, heads, mlp_ratio * width, gelu, batch_first)`` in eval
+    mode takes PyTorch's fused fast path (``_transformer_encoder_layer_fwd``) without gradients.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        d, heads = model.config.width, model.config.heads
+        self.model = model  # its embedding and readout
+        self.layer = nn.TransformerEncoderLayer(d, heads, model.config.mlp_ratio * d, activation="gelu",
+                                                batch_first=True)
+        self.wx, self.wh = nn.Linear(d, d), nn.Linear(d, d)
+        self.eval()
+
+    def forward(self, x: torch.Tensor, iters: int) -> torch.Tensor:
+        e = self.model.embed(x)  # [B, L, D]
+        u = self.wh(e)
+        h = e
+        for _ in range(iters):
+            h = self.layer(self.wx(h) + u)
+        return self.model.readout(h)  # [B, L, C]
+
+    def run(self, x: torch.Tensor, iters: int, autocast: bool = False) -> torch.Tensor:
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            return self(x, iters)
+
+    def flops(self, batch: int, length: int, iters: int) -> float:
+        """Forward FLOPs: per token per iteration ``Wx``, QKV, output, MLP and attention."""
+        d, ratio = self.model.config.width, self.model.config.mlp_ratio
+        per_token = 2 * (d * d + 3 * d * d + d * d + 2 * ratio * d * d) + 2 * 2 * length * d
+        return float(batch * length * iters * per_token)
+
+
+def best_of(fns: dict[str, Callable[[], object]], rounds: int, clock: Callable[[], float]) -> dict[str, float]:
+    """Seconds of the fastest of ``rounds`` runs of each function, the functions interleaved."""
+    best = {k: float("inf") for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = clock()
+            fn()
+            best[k] = min(best[k], clock() - t0)
     return best
 
 
@@ -55,7 +112,8 @@ def agreement(answers: list, reference: list) -> float:
     return sum(str(a) == str(b) for a, b in zip(answers, reference)) / len(reference)
 
 
-def solve_memory_mib(task: str, iters: int, n: int, width: int, length: int, threads: int, ref: bool = False) -> float:
+def solve_memory_mib(task: str, iters: int, n: int, width: int | None, length: int, threads: int,
+                     ref: bool = False) -> float:
     """Peak memory a solve adds, in a fresh process: the resident-set high-water mark is reset
     (``/proc/self/clear_refs``) after loading, so imports and data do not hide the solve."""
     code = f"""
@@ -64,7 +122,7 @@ torch.set_num_threads({threads})
 sys.path.insert(0, 'scripts')
 from bench_solve import model_for, inputs_for
 from loopzoo import reference
-model, _ = model_for({task!r}, {width})
+model, _ = model_for({task!r}, {width!r})
 xs = inputs_for({task!r}, {n}, {length})
 x = model.task.encode([model.task.parse(v, i) for i, v in enumerate(xs)])
 model.solve(xs, iters=1)
@@ -85,76 +143,131 @@ print((status('VmHWM:') - base) / 1024)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def ratio(baseline_s: float, ours_s: float) -> str:
+    return f"{baseline_s / ours_s:5.2f}x"
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["prefix-sums", "sudoku", "chess"])
     parser.add_argument("--iters", nargs="+", type=int, default=[30, 100, 500])
     parser.add_argument("--n", type=int, default=64, help="inputs per measurement")
     parser.add_argument("--mem-n", type=int, default=256,
                         help="inputs per memory measurement (large enough that activations, not allocator noise, dominate)")
-    parser.add_argument("--width", type=int, default=128, help="width of the random model when no checkpoint is bundled")
+    parser.add_argument("--mem-iters", nargs="*", type=int, default=[30, 500],
+                        help="iteration counts whose peak memory is compared (none: skip the memory measurement)")
+    parser.add_argument("--width", type=int, default=None,
+                        help="model width: the bundled flagship where it has this width, else a random model "
+                             "(default: the flagship, or a random width-128 model where none is bundled)")
     parser.add_argument("--length", type=int, default=128, help="prefix-sums bit length")
-    parser.add_argument("--halt", default="residual:1e-3")
+    parser.add_argument("--halt", default="residual:1e-3", help='halting criterion of the halt columns ("none": skip them)')
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per row (best kept)")
+    parser.add_argument("--long-rounds", type=int, default=1,
+                        help="rounds for rows of --long-iters or more iterations (they are long enough to be stable)")
+    parser.add_argument("--long-iters", type=int, default=200)
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: elapsed time; cpu: this process's CPU time, steadier when other jobs share "
+                             "the cores (meant for --threads 1)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="time compile=True too (--no-compile: skip those columns)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", help="also write the rows here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    peak = flops.matmul_peak()
-    print(f"machine: {args.threads} threads, dense fp32 matmul {peak / 1e9:.1f} GFLOP/s at the start "
-          f"(re-measured for each row's MFU); prefix sums of {args.length} bits\n")
-    header = f"{'task':12s} {'iters':>5s} {'ours/s':>9s} {'ref/s':>9s} {'ratio':>6s} {'bf16/s':>9s} {'ratio':>6s} " \
-             f"{'agree':>6s} {'comp/s':>9s} {'ratio':>6s} {'agree':>6s} {'halt/s':>9s} {'mean it':>7s} {'evals÷':>6s} " \
-             f"{'agree':>6s} {'MFU':>6s}"
+    clock = CLOCKS[args.clock]
+    halt = None if args.halt == "none" else args.halt
+    peak = flops.matmul_peak(clock=clock)
+    print(f"machine: {args.threads} threads, {args.clock} clock, dense matmul {peak / 1e9:.1f} GFLOP/s fp32 at the "
+          f"start (re-measured, fp32 and bf16, for each row's MFU); prefix sums of {args.length} bits\n")
+    header = (f"{'task':12s} {'iters':>5s} {'ours/s':>8s} {'vs ref':>6s} {'vs fused':>8s} {'bf16/s':>8s} {'vs ref':>6s} "
+              f"{'vs fused':>8s} {'agree':>5s} {'comp/s':>8s} {'vs ref':>6s} {'vs fused':>8s} {'agree':>5s} "
+              f"{'fused/s':>8s} {'fused16/s':>9s} {'halt/s':>8s} {'mean it':>7s} {'evals÷':>6s} {'agree':>5s} "
+              f"{'MFU':>6s} {'MFU16':>6s} {'fusedMFU':>8s}")
     print(header)
     rows = []
     for task in args.tasks:
         model, label = model_for(task, args.width)
+        fused = FusedLoop(model)
         xs = inputs_for(task, args.n, args.length)
         parsed = [model.task.parse(x, i) for i, x in enumerate(xs)]
         x = model.task.encode(parsed)
         length = x.shape[1]
-        compiled = copy.deepcopy(model)  # compiled in place: the eager model stays as it is
-        t0 = time.perf_counter()
-        compiled.solve(xs, iters=2, batch_size=args.n, compile=True)
-        compile_s = time.perf_counter() - t0
+        compiled, compile_s = None, float("nan")
+        if args.compile:
+            compiled = copy.deepcopy(model)  # compiled in place: the eager model stays as it is
+            t0 = time.perf_counter()
+            compiled.solve(xs, iters=2, batch_size=args.n, compile=True)
+            compiled.solve(xs, iters=2, batch_size=args.n)  # and warm at the batch size timed
+            compile_s = time.perf_counter() - t0
         for iters in args.iters:
-            ours = timed(lambda: model.solve(xs, iters=iters, batch_size=args.n), repeats=2)
-            ref = timed(lambda: reference.run(model, x, iters), repeats=2)
-            fixed = model.solve(xs, iters=iters, batch_size=args.n)
-            bf16 = timed(lambda: model.solve(xs, iters=iters, batch_size=args.n, autocast=True), repeats=2)
-            bf16_agree = agreement(model.solve(xs, iters=iters, batch_size=args.n, autocast=True), fixed)
-            comp = timed(lambda: compiled.solve(xs, iters=iters, batch_size=args.n), repeats=2)
-            comp_agree = agreement(compiled.solve(xs, iters=iters, batch_size=args.n), fixed)
-            halt_time = timed(lambda: model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n))
-            halted, used = model.solve(xs, iters=iters, halt=args.halt, batch_size=args.n)
-            agree = agreement(halted, fixed)
-            peak = flops.matmul_peak(seconds=0.5)  # re-measured beside each row: the machine's load changes
-            mfu = flops.solve_flops(model, len(xs), length, iters) / ours / peak
-            row = dict(task=task, model=label, iters=iters, n=len(xs), ours_per_s=len(xs) / ours,
-                       ref_per_s=len(xs) / ref, speedup=ref / ours, bf16_per_s=len(xs) / bf16,
-                       bf16_speedup=ref / bf16, bf16_agreement=bf16_agree, compiled_per_s=len(xs) / comp,
-                       compiled_speedup=ref / comp, compiled_agreement=comp_agree, compile_s=compile_s, halt_per_s=len(xs) / halt_time,
-                       mean_iters_halt=sum(used) / len(used), evals_reduction=iters * len(used) / sum(used),
-                       halt_agreement=agree, mfu=mfu)
+            def solve(m=model, **kw):
+                return m.solve(xs, iters=iters, batch_size=args.n, **kw)
+
+            fns = {"ours": solve, "ref": lambda: reference.run(model, x, iters), "fused": lambda: fused.run(x, iters),
+                   "bf16": lambda: solve(autocast=True), "fused16": lambda: fused.run(x, iters, autocast=True)}
+            if compiled is not None:
+                fns["comp"] = lambda: solve(compiled)
+            if halt is not None:
+                fns["halt"] = lambda: solve(halt=halt)
+            best = best_of(fns, args.long_rounds if iters >= args.long_iters else args.rounds, clock)
+            fixed = solve()
+            bf16_agree = agreement(solve(autocast=True), fixed)
+            comp_agree = agreement(solve(compiled), fixed) if compiled is not None else float("nan")
+            used, halt_agree = [iters] * len(xs), 1.0
+            if halt is not None:
+                halted, used = solve(halt=halt)
+                halt_agree = agreement(halted, fixed)
+            peak = flops.matmul_peak(seconds=0.5, clock=clock)  # re-measured beside each row: the load changes
+            peak16 = flops.matmul_peak(dtype=torch.bfloat16, seconds=0.5, clock=clock)
+            model_flops = flops.solve_flops(model, len(xs), length, iters)
+            fused_flops = fused.flops(len(xs), length, iters)
+            best.setdefault("comp", float("nan"))
+            per_s = {k: len(xs) / v for k, v in best.items()}
+            row = dict(task=task, model=label, iters=iters, n=len(xs), clock=args.clock, threads=args.threads,
+                       ours_per_s=per_s["ours"], ref_per_s=per_s["ref"], fused_per_s=per_s["fused"],
+                       bf16_per_s=per_s["bf16"], fused16_per_s=per_s["fused16"], compiled_per_s=per_s["comp"],
+                       speedup=best["ref"] / best["ours"], vs_fused=best["fused"] / best["ours"],
+                       bf16_speedup=best["ref"] / best["bf16"], bf16_vs_fused16=best["fused16"] / best["bf16"],
+                       bf16_agreement=bf16_agree, compiled_speedup=best["ref"] / best["comp"],
+                       compiled_vs_fused=best["fused"] / best["comp"], compiled_agreement=comp_agree,
+                       compile_s=compile_s, mfu=model_flops / best["ours"] / peak,
+                       bf16_mfu=model_flops / best["bf16"] / peak16, fused_mfu=fused_flops / best["fused"] / peak,
+                       peak_flops=peak, peak_flops_bf16=peak16)
+            if halt is not None:
+                row.update(halt_per_s=per_s["halt"], mean_iters_halt=sum(used) / len(used),
+                           evals_reduction=iters * len(used) / sum(used), halt_agreement=halt_agree)
             rows.append(row)
-            print(f"{task:12s} {iters:5d} {row['ours_per_s']:9.1f} {row['ref_per_s']:9.1f} {row['speedup']:5.2f}x "
-                  f"{row['bf16_per_s']:9.1f} {row['bf16_speedup']:5.2f}x {bf16_agree:6.2f} {row['compiled_per_s']:9.1f} "
-                  f"{row['compiled_speedup']:5.2f}x {comp_agree:6.2f} {row['halt_per_s']:9.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
-                  f"{agree:6.2f} {mfu:6.1%}")
-        mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads) for it in (30, 500)}
-        ref_mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads, ref=True) for it in (30, 500)}
-        print(f"{task:12s} peak memory of a solve of {args.mem_n} inputs: {mem[30]:.1f} MiB at 30 iterations, {mem[500]:.1f} MiB at 500 "
-              f"(ratio {mem[500] / max(mem[30], 1e-9):.2f}); reference {ref_mem[30]:.1f} -> {ref_mem[500]:.1f} MiB; "
-              f"model: {label}; torch.compile took {compile_s:.1f} s (first call, not in the rows)\n")
-        rows.append(dict(task=task, solve_mib_30=mem[30], solve_mib_500=mem[500], ref_mib_30=ref_mem[30],
-                         ref_mib_500=ref_mem[500]))
-    print("ratio = reference time / ours (fp32, then bf16 autocast, then fp32 compiled); agree = share of answers equal to the fp32 "
-          "fixed-iteration answers; evals÷ = block evaluations without halting / with halting "
-          f"({args.halt}); MFU = model FLOP/s / matmul FLOP/s.")
+            halt_cols = (f"{row['halt_per_s']:8.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
+                         f"{halt_agree:5.2f}" if halt is not None else f"{'-':>8s} {'-':>7s} {'-':>6s} {'-':>5s}")
+            print(f"{task:12s} {iters:5d} {per_s['ours']:8.1f} {ratio(best['ref'], best['ours'])} "
+                  f"{ratio(best['fused'], best['ours']):>8s} {per_s['bf16']:8.1f} {ratio(best['ref'], best['bf16'])} "
+                  f"{ratio(best['fused16'], best['bf16']):>8s} {bf16_agree:5.2f} {per_s['comp']:8.1f} "
+                  f"{ratio(best['ref'], best['comp'])} {ratio(best['fused'], best['comp']):>8s} {comp_agree:5.2f} "
+                  f"{per_s['fused']:8.1f} {per_s['fused16']:9.1f} {halt_cols} {row['mfu']:6.1%} {row['bf16_mfu']:6.1%} "
+                  f"{row['fused_mfu']:8.1%}")
+        if args.mem_iters:
+            mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads) for it in args.mem_iters}
+            ref_mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads, ref=True)
+                       for it in args.mem_iters}
+            first, last = args.mem_iters[0], args.mem_iters[-1]
+            print(f"{task:12s} peak memory of a solve of {args.mem_n} inputs: "
+                  + ", ".join(f"{mem[it]:.1f} MiB at {it} iterations" for it in args.mem_iters)
+                  + f" (ratio {mem[last] / max(mem[first], 1e-9):.2f}); reference "
+                  + " -> ".join(f"{ref_mem[it]:.1f}" for it in args.mem_iters) + " MiB")
+            rows.append(dict(task=task, **{f"solve_mib_{it}": mem[it] for it in args.mem_iters},
+                             **{f"ref_mib_{it}": ref_mem[it] for it in args.mem_iters}))
+        compiled_note = f"; torch.compile took {compile_s:.1f} s (first calls, not in the rows)" if args.compile else ""
+        print(f"{task:12s} model: {label}{compiled_note}\n")
+    print("vs ref / vs fused = time of loopzoo.reference / of the fused-TransformerEncoderLayer loop (bf16 column: under "
+          "the same bf16 autocast; compiled column: the eager fp32 loop) over ours: above 1 is faster; agree = share "
+          "of answers equal to the fp32 fixed-iteration answers; evals÷ = block evaluations without halting / with "
+          f"halting ({args.halt}); MFU = model FLOP/s over the matmul FLOP/s of the same dtype (ours: fp32, bf16; "
+          "the fused loop: fp32).")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -166,3 +166,18 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     assert all(block._compiled_call_impl is None for block in m.blocks)
     with pytest.warns(loopzoo.LoopzooWarning):  # not marked as compiled: a later call tries again
         m.solve("0110", iters=3, compile=True)
+
+
+@pytest.mark.parametrize("name", ["sudoku-internal-recall-outernorm", "prefix-sums-recall-prenorm"])  # grid, window
+def test_block_compiles_as_one_graph(name):
+    """A graph break inside the block (e.g. building a rotary table or band mask while tracing)
+    makes torch.compile skip the whole block: compile=True would then run eager in pieces."""
+    m = loopzoo.create(name, width=16, heads=2).eval()
+    block = m.blocks[0]
+    x = m.task.encode([m.task.parse(m.task.example, 0)] * 2)
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        e = m.embed(x)
+        explained = torch._dynamo.explain(block)(e, m.recall_inputs(e, fold=True)[0])
+    assert explained.graph_break_count == 0, explained.break_reasons
+    assert explained.graph_count == 1

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import cells
-from .norms import RMSNorm
+from .norms import RMSNorm, inverse_rms
 from .rotary import Rotary, remember
 
 
@@ -31,18 +31,55 @@ class Attention(nn.Module):
         self.q_norm = RMSNorm(self.head_dim)
         self.k_norm = RMSNorm(self.head_dim)
 
+    @property
+    def in_proj(self) -> nn.Linear:
+        """The first, linear map of the branch (the model may fold its recall into it)."""
+        return self.qkv
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, L, D = x.shape
+        return self.from_projection(self.qkv(x))
+
+    def from_projection(self, qkv: torch.Tensor) -> torch.Tensor:
+        """The branch after ``in_proj``, from ``qkv [B, L, 3 D]``."""
+        B, L, D = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
         H, hd = self.heads, self.head_dim
-        qkv = self.qkv(x).view(B, L, 3, H, hd)
-        qk = qkv[:, :, :2]  # [B, L, 2, H, hd]: q and k, rotated and normalized as one tensor
-        real = torch.promote_types(qk.dtype, torch.float32)  # rotation in fp32 at least (bf16 has no complex)
-        qk = self.rotary(qk.to(real), self.rotary.table(L, x.device, real)[:, None, None])
-        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
-        qk = (F.rms_norm(qk, (hd,), eps=self.q_norm.eps) * gains).to(qkv.dtype)
-        q, k, v = (t.transpose(1, 2) for t in (qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]))  # [B, H, L, hd]
-        y = self.attend(q, k, v)  # [B, H, L, hd]
+        qkv = qkv.view(B, L, 3, H, hd)
+        q, k = self.rotate_and_normalize(qkv[:, :, :2])  # [B, H, L, hd] each
+        y = self.attend(q, k, qkv[:, :, 2].transpose(1, 2))  # [B, H, L, hd]
         return self.out(y.transpose(1, 2).reshape(B, L, D))
+
+    def rotate_and_normalize(self, qk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotary, then per-head RMSNorm with q's and k's gains, on ``qk [B, L, 2, H, hd]``:
+        ``(q, k)``, each ``[B, H, L, hd]`` in ``qk``'s dtype.
+
+        With gradients the rotation runs in fp32 at least (bf16 has no complex type), then
+        ``rms_norm``. Without, a rotation keeps the norm, so the scale comes from ``qk`` before
+        it (one reduction pass); fp32 then rotates with one complex multiply and scales in place;
+        bf16 (with at least 64 rows per position) rotates and applies the gains as one batched
+        matmul per position and q/k (:meth:`Rotary.matrices`) and writes the scaled result in
+        the layout attention reads fastest, instead of converting to fp32 and back.
+        """
+        B, L, _, H, hd = qk.shape
+        real = torch.promote_types(qk.dtype, torch.float32)
+        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))  # [2, hd]
+        eps = torch.finfo(self.q_norm.weight.dtype).eps if self.q_norm.eps is None else self.q_norm.eps
+        if not torch.is_grad_enabled() and qk.dtype != real and B * H >= 64:
+            scale = inverse_rms(qk, eps)  # [B, L, 2, H, 1]
+            x = qk.permute(1, 2, 0, 3, 4).contiguous().view(L * 2, B * H, hd)  # rows of one position and q/k
+            matrices = self.rotary.matrices(L, [self.q_norm.weight, self.k_norm.weight], qk.device, qk.dtype)
+            rotated = torch.bmm(x, matrices)  # [L * 2, B * H, hd]
+            out = qk.new_empty((2, B, H, L, hd))
+            torch.mul(rotated.view(L, 2, B, H, hd).permute(1, 2, 3, 0, 4), scale.permute(2, 0, 3, 1, 4), out=out)
+            return out[0], out[1]
+        table = self.rotary.table(L, qk.device, real)[:, None, None]  # [L, 1, 1, hd/2, 2]
+        gains = gains[:, None]  # [2, 1, hd]
+        if torch.is_grad_enabled():
+            qk = (F.rms_norm(self.rotary(qk.to(real), table), (hd,), eps=eps) * gains).to(qk.dtype)
+        else:
+            scale = inverse_rms(qk, eps, real)  # [B, L, 2, H, 1]
+            rotated = self.rotary(qk.to(real), table)  # [B, L, 2, H, hd], new
+            qk = rotated.mul_(scale).mul_(gains.to(real)).to(qk.dtype)
+        return qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q, k, v)
@@ -68,15 +105,19 @@ class LocalAttention(Attention):
         key = (length, device, dtype)
         mask = self._masks.get(key)
         if mask is None:
+            if torch.compiler.is_compiling():  # built inside the graph (a constant there), not cached from it
+                return self._build_mask(length).to(device, dtype)
             with torch.inference_mode(False):  # a mask first built during inference must serve training too
-                W, size, blocks = self.window, self.block, -(-length // self.block)
-                start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
-                keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
-                keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
-                allowed = (keys >= start) & (keys < start + W)
-                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, float("-inf"))[None]
-                mask = remember(self._masks, key, mask.to(device))
+                mask = remember(self._masks, key, self._build_mask(length).to(device, dtype))
         return mask
+
+    def _build_mask(self, length: int) -> torch.Tensor:
+        W, size, blocks = self.window, self.block, -(-length // self.block)
+        start = (torch.arange(blocks * size) - W // 2).clamp(0, length - W).view(blocks, size, 1)
+        keys = torch.arange(blocks)[:, None] * size - (W - 1) + torch.arange(size + 2 * (W - 1))
+        keys = keys[:, None, :]  # absolute position of each key slot, [blocks, 1, slots]
+        allowed = (keys >= start) & (keys < start + W)
+        return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))[None]
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         B, H, L, hd = q.shape

@@ -36,7 +36,7 @@ def grid_shape(grid: tuple[int | None, ...], length: int) -> tuple[int, ...]:
     side ``length ** (1/n)``; one ``None`` axis takes what the fixed axes leave.
     """
     free = [i for i, size in enumerate(grid) if size is None]
-    fixed = math.prod(size for size in grid if size is not None)
+    fixed = math.prod([size for size in grid if size is not None])  # a list: torch.compile traces it
     if not free:
         shape = tuple(grid)
     elif len(free) == len(grid):
@@ -78,7 +78,7 @@ class Rotary(nn.Module):
             )
         self.head_dim = head_dim
         self.register_buffer("theta", base ** (-torch.arange(k_max, dtype=torch.float64) / k_max), persistent=False)
-        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._cache: dict[tuple, torch.Tensor] = {}  # cos/sin tables and rotation matrices
 
     def table(self, length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """``(cos, sin)`` of each angle, ``[L, head_dim/2, 2]`` in ``dtype``; pairs beyond the
@@ -86,6 +86,8 @@ class Rotary(nn.Module):
         key = (length, device, dtype)
         cached = self._cache.get(key)
         if cached is None:
+            if torch.compiler.is_compiling():  # built inside the graph (a constant there), not cached from it
+                return self._build(length).to(device, dtype)
             with torch.inference_mode(False):  # a table first built during inference must serve training too
                 cached = remember(self._cache, key, self._build(length).to(device, dtype))
         return cached
@@ -95,6 +97,32 @@ class Rotary(nn.Module):
         angles = (coords[:, :, None] * self.theta.to(torch.float64)).flatten(1)  # [L, n*K]
         angles = torch.nn.functional.pad(angles, (0, self.head_dim // 2 - angles.shape[1]))
         return torch.stack((angles.cos(), angles.sin()), dim=-1)  # [L, hd/2, 2]
+
+    def matrices(self, length: int, gains: list[torch.Tensor], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """The rotation of each position followed by per-channel gains (``G`` tensors ``[hd]``) as
+        right-hand matrices: ``[L * G, hd, hd]``, so ``x @ M[l * G + g] = gains[g] * rotate(x, l)``
+        for a row ``x [hd]``. Block-diagonal (2 x 2 per channel pair); for a batched matmul.
+
+        Cached per gains' version outside ``torch.compile`` (an optimizer step bumps it)."""
+        key = ("matrices", length, device, dtype, *((id(g), g.data_ptr(), g._version) for g in gains))
+        cached = None if torch.compiler.is_compiling() else self._cache.get(key)
+        if cached is None:
+            with torch.no_grad():
+                cached = self._matrices(length, torch.stack(gains), device).to(dtype)
+            if not torch.compiler.is_compiling():
+                remember(self._cache, key, cached)
+        return cached
+
+    def _matrices(self, length: int, gains: torch.Tensor, device: torch.device) -> torch.Tensor:
+        table = self.table(length, device, torch.float32)  # [L, hd/2, 2]
+        cos, sin = table[:, None, :, 0], table[:, None, :, 1]  # [L, 1, hd/2]
+        even, odd = gains[:, 0::2].float(), gains[:, 1::2].float()  # [G, hd/2]: gains of x_2i, x_2i+1
+        # block[i_in][i_out] of pair j: x_2j+i_in's weight in output 2j+i_out
+        blocks = torch.stack((torch.stack((cos * even, sin * odd)), torch.stack((-sin * even, cos * odd))))
+        L, G, pairs = length, gains.shape[0], self.head_dim // 2
+        m = torch.zeros(L, G, pairs, 2, pairs, 2, device=device)
+        m.diagonal(0, 2, 4).copy_(blocks.permute(2, 3, 0, 1, 4))  # [L, G, 2, 2, pairs] on the pair diagonal
+        return m.view(L * G, self.head_dim, self.head_dim)
 
     def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Rotate the channel pairs of ``x [..., L, *, hd]`` by ``table [L, *, hd/2, 2]`` (from

@@ -1,5 +1,9 @@
 """Each recall mode and norm placement against a hand-written reference of SPEC sections 2-3,
-and the attention cells against a naive dense reference (rotary written out per the SPEC)."""
+and the attention cells against a naive dense reference (rotary written out per the SPEC).
+
+The layers take a leaner path without gradients (in-place, fewer passes), so each check runs
+with gradients, under ``no_grad`` and under ``inference_mode``."""
+import contextlib
 import math
 
 import pytest
@@ -7,6 +11,9 @@ import torch
 
 import loopzoo
 from loopzoo.registry import norms, recalls
+
+# The three ways the layers run: training, the progressive loss's no-grad iterations, solve().
+MODES = {"grad": contextlib.nullcontext, "no_grad": torch.no_grad, "inference": torch.inference_mode}
 
 # SPEC section 3: which slots hold an RMSNorm; "gru" also swaps the residual.
 SLOTS = {"prenorm": (1, 0, 0), "perinorm": (1, 1, 0), "outernorm": (0, 0, 1), "gru": (1, 1, 0)}
@@ -44,9 +51,11 @@ def block_ref(block, recall, norm, s, e):
 
     Wx = lambda x: x @ block.recall.wx.weight.T + block.recall.wx.bias  # noqa: E731
     Wh = lambda x: x @ block.recall.wh.weight.T + block.recall.wh.bias  # noqa: E731
+    mlp = block.mlp
+    mlp_ref = lambda x: torch.nn.functional.gelu(x @ mlp.up.weight.T + mlp.up.bias) @ mlp.down.weight.T + mlp.down.bias  # noqa: E731
     if recall == "recall":
         s = Wx(s) + Wh(e)  # u = Wx s + Wh e, then the "none" block on u
-    for f in (block.attn, block.mlp):
+    for f in (block.attn, mlp_ref):
         h = N(0, s)
         if recall == "internal-recall":
             h = Wx(h) + Wh(e)
@@ -54,15 +63,101 @@ def block_ref(block, recall, norm, s, e):
     return s
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("norm", sorted(SLOTS))
 @pytest.mark.parametrize("recall", ["none", "recall", "internal-recall"])
-def test_block_matches_spec_equations(recall, norm):
+def test_block_matches_spec_equations(recall, norm, mode):
     model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", recall=recall, norm=norm, width=16, heads=2))
     block = model.blocks[0]
     for param in block.parameters():  # move gains/biases off their defaults so every term counts
         torch.nn.init.normal_(param, std=0.3)
     s, e = torch.randn(3, 81, 16), torch.randn(3, 81, 16)
-    torch.testing.assert_close(block(s, block.recall.project(e)), block_ref(block, recall, norm, s, e), rtol=1e-4, atol=1e-5)
+    expected = block_ref(block, recall, norm, s, e)  # with gradients: the attention cell's own check is below
+    s0, e0 = s.clone(), e.clone()
+    with MODES[mode]():
+        u = block.recall.project(e)
+        u0 = u.clone()
+        out = block(s, u)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    # the in-place inference path writes only into its own temporaries, never into its inputs
+    assert torch.equal(s, s0) and torch.equal(e, e0) and torch.equal(u, u0)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference"])
+@pytest.mark.parametrize("norm", sorted(SLOTS))
+@pytest.mark.parametrize("recall", ["none", "recall", "internal-recall"])
+def test_block_with_recall_folded_into_the_branches_matches_spec_equations(recall, norm, mode):
+    """The loop's form without gradients: internal recall folded into the QKV and up projections."""
+    from loopzoo.model import FoldedRecall
+
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", recall=recall, norm=norm, width=16, heads=2))
+    block = model.blocks[0]
+    for param in block.parameters():
+        torch.nn.init.normal_(param, std=0.3)
+    s, e = torch.randn(3, 81, 16), torch.randn(3, 81, 16)
+    expected = block_ref(block, recall, norm, s, e)
+    with MODES[mode]():
+        u = block.fold(block.recall.project(e))
+        assert isinstance(u, FoldedRecall) == (recall == "internal-recall")
+        out = block(s, u)
+        rows = block(s[[2, 0]], model.recall_inputs(e, fold=True)[0].rows(torch.tensor([2, 0]))
+                     if recall == "internal-recall" else u[[2, 0]])
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(rows, expected[[2, 0]], rtol=1e-4, atol=1e-5)
+
+
+def test_recall_is_not_folded_where_gradients_flow():
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", width=16, heads=2))
+    e = torch.randn(2, 81, 16)
+    u = model.recall_inputs(e, fold=True)[0]
+    assert isinstance(u, torch.Tensor)  # folding would cut the gradient to Wx and the projections
+    model.step(e, e, [u]).square().sum().backward()
+    assert model.blocks[0].recall.wx.weight.grad is not None
+
+
+def test_folded_recall_under_bf16_autocast_stays_close_to_fp32():
+    model = loopzoo.create(loopzoo.ModelConfig(task="sudoku", width=32, heads=2)).eval()
+    x = model.task.encode([model.task.parse(model.task.example, 0)] * 2)
+    with torch.inference_mode():
+        e = model.embed(x)
+        expected = model.step(e, e)
+        with torch.autocast("cpu", torch.bfloat16):
+            e = model.embed(x)  # bf16, as in solve(autocast=True)
+            u = model.recall_inputs(e, fold=True)
+            assert u[0].weights[0].dtype == torch.bfloat16  # cast once, not per iteration
+            out = model.step(e, e, u)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.05)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_rms_norm_matches_its_formula_in_every_mode(mode):
+    from loopzoo.layers.norms import RMSNorm
+
+    norm = RMSNorm(24)
+    torch.nn.init.normal_(norm.weight, std=0.5)
+    x = torch.randn(5, 7, 24) * 3
+    x0 = x.clone()
+    expected = rms(x, norm.weight, None)
+    with MODES[mode]():
+        torch.testing.assert_close(norm(x), expected)
+        assert torch.equal(x, x0), "forward must not write into its input"
+        out = norm.normalize_(x.clone())
+    torch.testing.assert_close(out, expected)
+
+
+def test_rms_norm_of_bf16_keeps_dtype_and_agrees_with_fp32():
+    from loopzoo.layers.norms import RMSNorm
+
+    norm = RMSNorm(64)
+    torch.nn.init.normal_(norm.weight, std=0.5)
+    x = torch.randn(4, 9, 64)
+    expected = rms(x, norm.weight, None)
+    for mode in MODES.values():
+        with mode():
+            out = norm(x.bfloat16())
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out.float(), expected, rtol=2e-2, atol=2e-2)
 
 
 def test_registries_hold_exactly_the_spec_components():
@@ -132,9 +227,10 @@ def band(length, window):
 
 
 # lengths around the block size (8) and window, so every partial-block and border case is hit
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("window,length", [(5, 3), (5, 5), (5, 6), (5, 8), (5, 9), (5, 16), (5, 17), (5, 32),
                                            (5, 513), (3, 10), (9, 9), (9, 10), (9, 41), (12, 30)])
-def test_local_attention_matches_masked_reference(window, length):
+def test_local_attention_matches_masked_reference(window, length, mode):
     from loopzoo.registry import cells
 
     attn = cells.get("local")(16, 2, window=window)
@@ -144,7 +240,10 @@ def test_local_attention_matches_masked_reference(window, length):
     allowed = band(length, window)
     assert bool((allowed.sum(1) == min(window, length)).all())
     positions = torch.arange(length)[:, None]
-    torch.testing.assert_close(attn(x), attention_ref(attn, x, positions, allowed), rtol=1e-4, atol=1e-5)
+    expected = attention_ref(attn, x, positions, allowed)
+    with MODES[mode]():
+        out = attn(x)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_local_attention_gradients_match_masked_reference():
@@ -175,8 +274,9 @@ def test_rotary_real_form_equals_complex_form(monkeypatch):
     torch.testing.assert_close(eager, rotary_ref(x.transpose(1, 2), coords).transpose(1, 2))
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("grid", [(9, 9), (8, 8)])
-def test_full_attention_matches_reference_with_grid_rotary(grid):
+def test_full_attention_matches_reference_with_grid_rotary(grid, mode):
     from loopzoo.registry import cells
 
     attn = cells.get("full")(32, 2, grid=grid)
@@ -186,7 +286,48 @@ def test_full_attention_matches_reference_with_grid_rotary(grid):
     x = torch.randn(2, L, 32)
     coords = torch.stack([torch.arange(L) // grid[1], torch.arange(L) % grid[1]], dim=1)
     allowed = torch.ones(L, L, dtype=torch.bool)
-    torch.testing.assert_close(attn(x), attention_ref(attn, x, coords, allowed), rtol=1e-4, atol=1e-5)
+    expected = attention_ref(attn, x, coords, allowed)
+    x0 = x.clone()
+    with MODES[mode]():
+        out = attn(x)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    assert torch.equal(x, x0)
+
+
+def test_rotation_matrices_rotate_and_scale_like_the_rotary():
+    from loopzoo.layers.rotary import Rotary
+
+    rotary = Rotary(8, (4, 4))
+    gains = [torch.randn(8), torch.randn(8)]  # q's and k's
+    x = torch.randn(16, 2, 5, 8)  # [L, q/k, rows, hd]
+    table = rotary.table(16, x.device, x.dtype)[:, None, None]
+
+    def check():
+        m = rotary.matrices(16, gains, x.device, torch.float32)
+        torch.testing.assert_close(x @ m.view(16, 2, 8, 8), rotary(x, table) * torch.stack(gains)[:, None])
+        return m
+
+    m = check()
+    assert rotary.matrices(16, gains, x.device, torch.float32) is m  # cached
+    gains[0].mul_(2)  # an in-place update (an optimizer step) is seen
+    assert check() is not m
+
+
+@pytest.mark.parametrize("cell,grid,length", [("full", (9, 9), 81), ("local", (), 40)])
+def test_bf16_inference_attention_stays_close_to_fp32(cell, grid, length):
+    """bf16 without gradients rotates by batched matmul (64+ rows a position) or in fp32 (fewer)."""
+    from loopzoo.registry import cells
+
+    attn = cells.get(cell)(64, 4, grid=grid)
+    for param in attn.parameters():
+        torch.nn.init.normal_(param, std=0.2)
+    for batch in (16, 2):  # 16 x 4 heads = 64 rows: the matmul path; 2 x 4: the complex path
+        x = torch.randn(batch, length, 64)
+        expected = attn(x)
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16):
+            out = attn(x)
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.05)
 
 
 def test_free_grid_axes_take_any_size():

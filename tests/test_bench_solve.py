@@ -1,0 +1,62 @@
+"""scripts/bench_solve.py on a tiny random model: its rows, and its fused-layer baseline."""
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import loopzoo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_solve", ROOT / "scripts" / "bench_solve.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    try:
+        spec.loader.exec_module(mod)
+        yield mod
+    finally:
+        del sys.modules[spec.name]
+
+
+def test_fused_baseline_runs_the_fast_path_and_counts_its_flops(bench, monkeypatch):
+    model = loopzoo.create("sudoku-internal-recall-outernorm", width=32, heads=2).eval()
+    fused = bench.FusedLoop(model)
+    x = model.task.encode([model.task.parse(model.task.example, 0)] * 3)
+    calls = []
+    original = torch._transformer_encoder_layer_fwd
+    monkeypatch.setattr(torch, "_transformer_encoder_layer_fwd", lambda *a: calls.append(1) or original(*a))
+    logits = fused.run(x, 4)
+    assert logits.shape == (3, 81, model.task.out_channels) and len(calls) == 4  # the fused kernel, every iteration
+    assert fused.run(x, 2, autocast=True).dtype == torch.bfloat16
+    d, L = 32, 81  # Wx, QKV, output, MLP (ratio 4) matmuls and attention, per token and iteration
+    assert fused.flops(3, L, 4) == 3 * L * 4 * (2 * (d * d + 3 * d * d + d * d + 8 * d * d) + 4 * L * d)
+
+
+def test_model_for_takes_the_flagship_only_at_its_width(bench):
+    model, label = bench.model_for("prefix-sums", 24)
+    assert model.config.width == 24 and "random, width 24" in label
+
+
+def test_bench_rows_compare_with_reference_and_fused_loop(bench, tmp_path, capsys):
+    out = tmp_path / "rows.json"
+    rc = bench.main(["--tasks", "sudoku", "--width", "16", "--iters", "2", "3", "--n", "3", "--rounds", "1",
+                     "--mem-iters", "--no-compile", "--clock", "cpu", "--threads", "1", "--json", str(out)])
+    assert rc == 0
+    rows = json.loads(out.read_text())
+    assert [r["iters"] for r in rows] == [2, 3]
+    for r in rows:
+        assert r["ours_per_s"] > 0 and r["fused_per_s"] > 0 and r["fused16_per_s"] > 0
+        assert r["vs_fused"] == pytest.approx(r["ours_per_s"] / r["fused_per_s"])
+        assert r["bf16_vs_fused16"] == pytest.approx(r["bf16_per_s"] / r["fused16_per_s"])
+        assert 0 <= r["bf16_agreement"] <= 1 and math.isnan(r["compiled_per_s"])
+        assert 0 < r["mfu"] and 0 < r["bf16_mfu"] and 0 < r["fused_mfu"]
+        assert r["mean_iters_halt"] <= r["iters"]
+    printed = capsys.readouterr().out
+    assert "vs fused" in printed and "(random, width 16)" in printed
