@@ -61,8 +61,7 @@ class Attention(nn.Module):
         """
         B, L, _, H, hd = qk.shape
         real = torch.promote_types(qk.dtype, torch.float32)
-        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))  # [2, hd]
-        eps = torch.finfo(self.q_norm.weight.dtype).eps if self.q_norm.eps is None else self.q_norm.eps
+        eps = self.q_norm._eps()
         if not torch.is_grad_enabled() and qk.dtype != real and B * H >= 64:
             scale = inverse_rms(qk, eps)  # [B, L, 2, H, 1]
             x = qk.permute(1, 2, 0, 3, 4).contiguous().view(L * 2, B * H, hd)  # rows of one position and q/k
@@ -72,7 +71,7 @@ class Attention(nn.Module):
             torch.mul(rotated.view(L, 2, B, H, hd).permute(1, 2, 3, 0, 4), scale.permute(2, 0, 3, 1, 4), out=out)
             return out[0], out[1]
         table = self.rotary.table(L, qk.device, real)[:, None, None]  # [L, 1, 1, hd/2, 2]
-        gains = gains[:, None]  # [2, 1, hd]
+        gains = torch.stack((self.q_norm.weight, self.k_norm.weight))[:, None]  # [2, 1, hd]
         if torch.is_grad_enabled():
             qk = (F.rms_norm(self.rotary(qk.to(real), table), (hd,), eps=eps) * gains).to(qk.dtype)
         else:
