@@ -41,17 +41,17 @@ def load_partial(partial: Path, games_file: Path) -> tuple[list[list[str]], int,
     return rows, games, dupes
 
 
-def seed_from_bundle(bundle: Path, seed: int, partial: Path, games_file: Path) -> bool:
-    """Start ``partial`` from the bundled set made with ``seed``; whether there was one."""
+def seed_from_bundle(bundle: Path, seed: int, partial: Path, games_file: Path) -> tuple[list[list[str]], int, int] | None:
+    """Rows, games and dropped duplicates of the bundled set made with ``seed``, to start ``partial``
+    from when it does not exist yet (the games file is written now; the caller writes the rows)."""
     entry = bundled.manifest().get(bundle.name) if bundle.parent == bundled.DIR else None
     if partial.exists() or not bundle.is_file() or entry is None or entry.get("seed") != seed:
-        return False
+        return None
     bundled.verify_hash(bundle)
     rows = [[row[c] for c in cd.HEADER] for _, row in read_csv(bundle, cd.HEADER)]
-    with open(partial, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows([cd.HEADER, *rows])
-    games_file.write_text(f"{entry['games']} {entry.get('duplicates_dropped', 0)}")
-    return True
+    games, dupes = entry["games"], entry.get("duplicates_dropped", 0)
+    games_file.write_text(f"{games} {dupes}")
+    return rows, games, dupes
 
 
 def counts(rows: list[list[str]]) -> tuple[int, int]:
@@ -72,9 +72,10 @@ def main() -> int:
     partial = args.partial or ROOT / "build" / "data" / f"chess-seed{args.seed}.partial.csv"
     games_file = partial.with_suffix(".games")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    if seed_from_bundle(args.out, args.seed, partial, games_file):
-        print(f"starting from {args.out} ({games_file.read_text().split()[0]} games)")
-    rows, games, dupes = load_partial(partial, games_file)
+    seeded = seed_from_bundle(args.out, args.seed, partial, games_file)
+    if seeded:
+        print(f"starting from {args.out} ({seeded[1]} games)")
+    rows, games, dupes = seeded or load_partial(partial, games_file)
     with open(partial, "w", newline="") as f:  # rewrite without torn rows
         csv.writer(f, lineterminator="\n").writerows([cd.HEADER, *rows])
     seen = {cd.position_key(r[0]) for r in rows}
