@@ -18,6 +18,8 @@ learning rates) from the runs' losses, and with ``--plots`` the C4 runs' loss an
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import math
 import sys
@@ -256,6 +258,16 @@ def blew_up(losses: list[float]) -> bool:
     return means[-1] > BLOWUP * min(means)
 
 
+@functools.cache
+def _train_grid():
+    """scripts/train_grid.py as a module: how it reads a run folder's status."""
+    spec = importlib.util.spec_from_file_location("train_grid", ROOT / "scripts" / "train_grid.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def grid_runs(task: str) -> list[dict[str, Any]]:
     """Every run of ``task``'s grid (finished, diverged or started): what it is, how training went."""
     import loopzoo
@@ -263,8 +275,7 @@ def grid_runs(task: str) -> list[dict[str, Any]]:
     runs = []
     for d in sorted((GRID / task).glob("*/seed*/")):
         name, _, lr = d.parent.name.rpartition("@lr")
-        marker = d / "grid-status.json"
-        state = json.loads(marker.read_text()) if marker.is_file() else {"status": "started"}
+        state = _train_grid().status(d)
         losses, evals = [], []
         metrics = d / "metrics.jsonl"
         for line in metrics.read_text().splitlines() if metrics.is_file() else []:
