@@ -20,6 +20,13 @@ Two ways to say how long to train:
     python scripts/train_zoo.py sudoku-internal-recall-outernorm --minutes 120
     python scripts/train_zoo.py                      # every name below, in order (fixed-step recipes)
     python scripts/train_zoo.py --bundle-only        # re-evaluate and re-bundle finished runs
+
+A wider try of a timed name (``--width 256``, heads of 32 channels unless ``--heads``) trains in its
+own folder, ``runs/<name>.w256/``, continues there like any timed run, and replaces the bundled
+checkpoint only if it beats it on val exact match at the recommended iterations:
+
+    python scripts/train_zoo.py sudoku-internal-recall-outernorm --width 256 --minutes 60 --decay-fraction 0 --no-bundle
+    python scripts/train_zoo.py sudoku-internal-recall-outernorm --width 256 --bundle-only
 """
 from __future__ import annotations
 
@@ -82,16 +89,32 @@ def recipe_for(name: str) -> dict:
     return CPU_RECIPES.get(name, CPU_RECIPES[task])
 
 
+def timed_run_dir(name: str, width: int | None = None) -> Path:
+    """``runs/NAME`` for the timed recipe's width; ``runs/NAME.wWIDTH`` for another (a tagged run, as
+    timm's ``name.tag``), so a wider try of a name never mixes with its flagship run."""
+    recipe_width = TIMED_RECIPES[loopzoo.config_for(name).task]["model"]["width"]
+    return RUNS / (name if width in (None, recipe_width) else f"{name}.w{width}")
+
+
 def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: float, new_cycle: bool,
-                progress: bool) -> Path:
-    """Train ``name`` for ``minutes`` (continuing its run if there is one); the directory to bundle."""
-    run_dir = RUNS / name
+                progress: bool, width: int | None = None, heads: int | None = None) -> Path:
+    """Train ``name`` for ``minutes`` (continuing its run if there is one); the directory to bundle.
+
+    ``width`` (and ``heads``, default ``width // 32``: heads of 32 channels, as the paper's 256 / 8)
+    trains the name at another width than the recipe's, in its own run directory."""
+    run_dir = timed_run_dir(name, width)
     recipe = TIMED_RECIPES[loopzoo.config_for(name).task]
+    model_overrides = dict(recipe["model"])
+    if width is not None:
+        model_overrides.update(width=width, heads=heads or max(1, width // 32))
     if (run_dir / "train.json").is_file():  # continue with the run's own configs
         saved = json.loads((run_dir / "train.json").read_text())
         model_config, config = loopzoo.ModelConfig.from_dict(saved["model"]), TrainConfig.from_dict(saved["train"])
+        if width is not None and (model_config.width, model_config.heads) != (width, model_overrides["heads"]):
+            raise SystemExit(f"{run_dir} was started at width {model_config.width}, {model_config.heads} heads; "
+                             f"continue it with --width {model_config.width} --heads {model_config.heads}")
     else:
-        model_config = loopzoo.config_for(name, **recipe["model"])
+        model_config = loopzoo.config_for(name, **model_overrides)
         config = paper_recipe(model_config.task, eval_every=10_000, eval_samples=500, checkpoint_every=200,
                               **recipe["train"])
     trainer = Trainer(model_config, config, run_dir, progress=progress)
@@ -109,9 +132,10 @@ def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: 
     return run_dir / "best"
 
 
-def finished(name: str) -> Path | None:
+def finished(name: str, width: int | None = None) -> Path | None:
     """The model to bundle of ``name``'s run: the best of a timed run, else a finished fixed-step run."""
-    for model_dir in (RUNS / name / "best", RUNS / name):
+    run_dir = timed_run_dir(name, width)
+    for model_dir in (run_dir / "best", run_dir):
         if (model_dir / checkpoint.WEIGHTS_FILE).is_file():
             return model_dir
     return None
@@ -234,6 +258,22 @@ def bundle(name: str, model_dir: Path, result: dict) -> Path:
     return target
 
 
+def bundled_val(name: str) -> float | None:
+    """Val exact match of ``name``'s bundled checkpoint at its recommended iterations (None: none bundled)."""
+    config = ZOO_DIR / name / checkpoint.CONFIG_FILE
+    if not config.is_file():
+        return None
+    meta = json.loads(config.read_text())
+    return meta["eval"]["val"]["at"][str(meta["model"]["iters"])]
+
+
+def replaces_bundle(name: str, result: dict) -> bool:
+    """Whether an evaluated model (``evaluate``'s result) beats the bundled one of ``name`` on val exact match."""
+    current = bundled_val(name)
+    new = result["eval"]["val"]["at"][str(result["iters"])]
+    return current is None or new > current
+
+
 def _steps(model_dir: Path) -> int:
     lines = (model_dir / "metrics.jsonl").read_text().splitlines()
     return max(json.loads(line).get("step", 0) for line in lines)
@@ -248,6 +288,12 @@ def main() -> None:
                         help="with --minutes: the last share of the budget at x0.1 learning rate (0: no decay now)")
     parser.add_argument("--eval-minutes", type=float, default=10.0, help="with --minutes: minutes between evaluations")
     parser.add_argument("--new-cycle", action="store_true", help="with --minutes: undo an earlier decay")
+    parser.add_argument("--width", type=int,
+                        help="with --minutes or --bundle-only: train this width instead of the recipe's, in runs/NAME.wWIDTH; "
+                             "its model is bundled only where it beats the bundled one on val")
+    parser.add_argument("--heads", type=int, help="with --width: attention heads (default: width // 32)")
+    parser.add_argument("--no-bundle", action="store_true",
+                        help="with --minutes: train only; evaluate and bundle later with --bundle-only")
     parser.add_argument("--bundle-only", action="store_true",
                         help="no training: evaluate and bundle the best model of timed runs and finished fixed-step runs")
     parser.add_argument("--quiet", action="store_true")
@@ -258,21 +304,38 @@ def main() -> None:
         parser.error(f"--decay-fraction must be in [0, 1), got {args.decay_fraction}")
     if not args.eval_minutes > 0:
         parser.error(f"--eval-minutes must be positive, got {args.eval_minutes}")
+    if args.width is not None and (args.minutes is None and not args.bundle_only):
+        parser.error("--width needs --minutes or --bundle-only (a timed run)")
+    if args.width is not None and args.width < 1 or args.heads is not None and args.heads < 1:
+        parser.error("--width and --heads must be positive")
+    if args.heads is not None and args.width is None:
+        parser.error("--heads needs --width")
+    if args.width is not None and args.width % (args.heads or max(1, args.width // 32)):
+        parser.error(f"--width {args.width} is not divisible by {args.heads or max(1, args.width // 32)} heads")
+    if args.no_bundle and args.minutes is None:
+        parser.error("--no-bundle needs --minutes")
     torch.set_num_threads(args.threads)
     names = args.names or [f"{task}-{v}" for task in ("prefix-sums", "sudoku", "chess") for v in VARIANTS]
     for name in names:
         loopzoo.config_for(name)  # unknown names fail before any work
         if args.bundle_only:
-            model_dir = finished(name)
+            model_dir = finished(name, args.width)
             if model_dir is None:
                 print(f"{name}: not trained; skipped")
                 continue
         elif args.minutes is not None:
             model_dir = train_timed(name, args.minutes, args.decay_fraction, args.eval_minutes, args.new_cycle,
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, width=args.width, heads=args.heads)
+            if args.no_bundle:
+                continue
         else:
             model_dir = train(name, progress=not args.quiet)
-        bundle(name, model_dir, evaluate(name, model_dir))
+        result = evaluate(name, model_dir)
+        if timed_run_dir(name, args.width) != RUNS / name and not replaces_bundle(name, result):
+            print(f"{name}: {model_dir} does not beat the bundled checkpoint on val "
+                  f"({result['eval']['val']['at'][str(result['iters'])]:.1%} against {bundled_val(name):.1%}); bundle kept")
+            continue
+        bundle(name, model_dir, result)
 
 
 if __name__ == "__main__":

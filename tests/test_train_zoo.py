@@ -1,0 +1,74 @@
+"""scripts/train_zoo.py: wider tries of a timed name train in their own folder and replace a bundle only when better."""
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "prefix-sums-internal-recall-outernorm"
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_zoo", ROOT / "scripts" / "train_zoo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(mod, "ZOO_DIR", tmp_path / "zoo")
+    tiny = {"model": dict(width=16, heads=2), "train": dict(
+        epochs=100_000, batch_size=50, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=2,
+        train_size=100, max_iters=2, precision="fp32")}
+    monkeypatch.setitem(mod.TIMED_RECIPES, "prefix-sums", tiny)
+    return mod
+
+
+def test_the_recipe_width_keeps_the_flagship_folder_and_another_is_tagged(zoo):
+    assert zoo.timed_run_dir(NAME) == zoo.RUNS / NAME
+    assert zoo.timed_run_dir(NAME, 16) == zoo.RUNS / NAME
+    assert zoo.timed_run_dir(NAME, 32) == zoo.RUNS / f"{NAME}.w32"
+
+
+def test_a_wider_run_trains_in_its_folder_and_keeps_its_width(zoo):
+    zoo.train_timed(NAME, minutes=0.02, decay_fraction=0.0, eval_minutes=10.0, new_cycle=False, progress=False,
+                    width=32)
+    run = zoo.RUNS / f"{NAME}.w32"
+    saved = json.loads((run / "train.json").read_text())
+    assert (saved["model"]["width"], saved["model"]["heads"]) == (32, 1)  # heads of 32 channels by default
+    assert not (zoo.RUNS / NAME).exists()
+    assert zoo.finished(NAME, 32) == run / "best"
+    with pytest.raises(SystemExit, match="started at width 32"):
+        zoo.train_timed(NAME, minutes=0.01, decay_fraction=0.0, eval_minutes=10.0, new_cycle=False, progress=False,
+                        width=32, heads=2)
+
+
+def _result(val: float, iters: int = 7) -> dict:
+    return {"iters": iters, "eval": {"val": {"at": {str(iters): val}}}}
+
+
+def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
+    assert zoo.bundled_val(NAME) is None
+    assert zoo.replaces_bundle(NAME, _result(0.1))  # nothing bundled yet
+    bundled = zoo.ZOO_DIR / NAME
+    bundled.mkdir(parents=True)
+    (bundled / "config.json").write_text(json.dumps({"model": {"iters": 40}, **_result(0.5, 40)}))
+    assert zoo.bundled_val(NAME) == 0.5
+    assert zoo.replaces_bundle(NAME, _result(0.6))
+    assert not zoo.replaces_bundle(NAME, _result(0.5))
+    assert not zoo.replaces_bundle(NAME, _result(0.4))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--width", "256"], "--width needs --minutes or --bundle-only"),
+    (["--minutes", "1", "--heads", "4"], "--heads needs --width"),
+    (["--minutes", "1", "--width", "100", "--heads", "3"], "not divisible by 3 heads"),
+    (["--minutes", "1", "--width", "0"], "must be positive"),
+    (["--no-bundle"], "--no-bundle needs --minutes"),
+])
+def test_bad_width_options_are_refused_before_any_work(args, message):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_zoo.py"), NAME, *args],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert message in out.stderr
