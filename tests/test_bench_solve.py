@@ -1,28 +1,19 @@
 """scripts/bench_solve.py on a tiny random model: its rows, and its fused-layer baseline."""
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 import loopzoo
 
-ROOT = Path(__file__).resolve().parents[1]
+from script_helpers import script_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_solve", ROOT / "scripts" / "bench_solve.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    try:
-        spec.loader.exec_module(mod)
+    with script_module("bench_solve") as mod:
         yield mod
-    finally:
-        del sys.modules[spec.name]
 
 
 def test_fused_baseline_runs_the_fast_path_and_counts_its_flops(bench, monkeypatch):

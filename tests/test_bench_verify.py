@@ -1,7 +1,5 @@
 """scripts/bench_verify.py on a tiny random model: its table, curves and plot agree with solve()."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,20 +8,15 @@ import pytest
 import loopzoo
 from loopzoo.data import load_split
 
-ROOT = Path(__file__).resolve().parents[1]
+from script_helpers import script_module
+
 pytest.importorskip("chess")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_verify", ROOT / "scripts" / "bench_verify.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(mod)
+    with script_module("bench_verify") as mod:
         yield mod
-    finally:
-        del sys.modules[spec.name]
 
 
 def test_bench_measures_fixed_valid_and_restarts(bench, tmp_path, capsys):

@@ -1,32 +1,23 @@
 """scripts/train_grid.py: the grid's variants, and one tiny equal-budget run trained, resumed and summed up."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 import loopzoo
 from loopzoo import registry
 
-ROOT = Path(__file__).resolve().parents[1]
+from script_helpers import script_module
 
 
 @pytest.fixture
 def grid(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("train_grid", ROOT / "scripts" / "train_grid.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(mod)
+    with script_module("train_grid") as mod:
         monkeypatch.setattr(mod, "GRID", tmp_path / "grid")
         tiny = {"model": dict(width=16, heads=2), "train": dict(
             epochs=100_000, batch_size=50, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=4,
             train_size=100, max_iters=4, precision="fp32")}
         monkeypatch.setitem(mod._train_zoo().TIMED_RECIPES, "prefix-sums", tiny)
         yield mod
-    finally:
-        del sys.modules[spec.name]
 
 
 @pytest.mark.parametrize("task", ["prefix-sums", "sudoku", "chess"])

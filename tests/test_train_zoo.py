@@ -1,28 +1,25 @@
 """scripts/train_zoo.py: wider tries of a timed name train in their own folder and replace a bundle only when better."""
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from script_helpers import SCRIPTS, script_module
+
 NAME = "prefix-sums-internal-recall-outernorm"
 
 
 @pytest.fixture
 def zoo(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("train_zoo", ROOT / "scripts" / "train_zoo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    monkeypatch.setattr(mod, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(mod, "ZOO_DIR", tmp_path / "zoo")
-    tiny = {"model": dict(width=16, heads=2), "train": dict(
-        epochs=100_000, batch_size=50, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=2,
-        train_size=100, max_iters=2, precision="fp32")}
-    monkeypatch.setitem(mod.TIMED_RECIPES, "prefix-sums", tiny)
-    return mod
+    with script_module("train_zoo") as mod:
+        monkeypatch.setattr(mod, "RUNS", tmp_path / "runs")
+        monkeypatch.setattr(mod, "ZOO_DIR", tmp_path / "zoo")
+        tiny = {"model": dict(width=16, heads=2), "train": dict(
+            epochs=100_000, batch_size=50, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=2,
+            train_size=100, max_iters=2, precision="fp32")}
+        monkeypatch.setitem(mod.TIMED_RECIPES, "prefix-sums", tiny)
+        yield mod
 
 
 def test_the_recipe_width_keeps_the_flagship_folder_and_another_is_tagged(zoo):
@@ -68,7 +65,7 @@ def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
     (["--no-bundle"], "--no-bundle needs --minutes"),
 ])
 def test_bad_width_options_are_refused_before_any_work(args, message):
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_zoo.py"), NAME, *args],
+    out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert message in out.stderr

@@ -1,7 +1,5 @@
 """The analysis tools on tiny looped models: agreement with dense Jacobians, the full report, CLI."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +13,7 @@ from loopzoo.data.base import TaskDataset
 from loopzoo.errors import DataError
 from loopzoo.evaluate import accuracy_curve, recall_spectral_radius
 
-ROOT = Path(__file__).resolve().parents[2]
+from script_helpers import script_module
 
 
 def tiny(name="prefix-sums-internal-recall-outernorm", **kw):
@@ -151,10 +149,8 @@ def test_cli_analyze_random_init(tmp_path, capsys):
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("reproduce_paper", ROOT / "scripts" / "reproduce_paper.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    with script_module("reproduce_paper") as mod:
+        return mod
 
 
 def fake_report(label, recall, norm, val, hard, sens, clusters=8, task="sudoku", residual=1e-7, rho=0.8):

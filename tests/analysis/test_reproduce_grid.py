@@ -1,5 +1,4 @@
 """scripts/reproduce_paper.py --grid: the grid's runs read back, claim C4's rule, and its plots."""
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -8,16 +7,14 @@ import pytest
 
 from loopzoo.analysis.report import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from script_helpers import script_module
 
 
 @pytest.fixture
 def repro(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("reproduce_paper", ROOT / "scripts" / "reproduce_paper.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    monkeypatch.setattr(mod, "GRID", tmp_path / "grid")
-    return mod
+    with script_module("reproduce_paper") as mod:
+        monkeypatch.setattr(mod, "GRID", tmp_path / "grid")
+        yield mod
 
 
 def fake_run(grid: Path, label: str, status: str, losses: list[float], norm_ratios=(1.0,)) -> Path:
@@ -35,11 +32,10 @@ BLOWING = FALLING[:200] + [5.0] * 100
 
 
 def test_loss_rule():
-    from_script = importlib.util.spec_from_file_location("rp", ROOT / "scripts" / "reproduce_paper.py")
-    mod = importlib.util.module_from_spec(from_script)
-    from_script.loader.exec_module(mod)
-    assert not mod.blew_up(FALLING) and mod.blew_up(BLOWING)
-    assert mod.blew_up([1.0, math.nan]) and not mod.blew_up([1.0, 9.0])  # too short to judge a blow-up, not a NaN
+    with script_module("reproduce_paper") as mod:
+        rule = mod.blew_up
+    assert not rule(FALLING) and rule(BLOWING)
+    assert rule([1.0, math.nan]) and not rule([1.0, 9.0])  # too short to judge a blow-up, not a NaN
 
 
 @pytest.mark.parametrize("pre_status, pre_losses, verdict", [
