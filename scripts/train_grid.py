@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import loopzoo  # noqa: E402
 from loopzoo import checkpoint  # noqa: E402
 from loopzoo.hardware import default_threads  # noqa: E402
-from loopzoo.recipes import FIXED_DEPTH, TASKS  # noqa: E402
+from loopzoo.names import FIXED_DEPTH, TASKS  # noqa: E402
 from loopzoo.train import TrainConfig, checkpoints, paper_recipe  # noqa: E402
 from loopzoo.train.trainer import Trainer, TrainingDiverged  # noqa: E402
 
