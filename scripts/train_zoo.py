@@ -331,7 +331,8 @@ def main() -> None:
         else:
             model_dir = train(name, progress=not args.quiet)
         result = evaluate(name, model_dir)
-        if timed_run_dir(name, args.width) != RUNS / name and not replaces_bundle(name, result):
+        tagged = args.width is not None and timed_run_dir(name, args.width) != RUNS / name
+        if tagged and not replaces_bundle(name, result):
             print(f"{name}: {model_dir} does not beat the bundled checkpoint on val "
                   f"({result['eval']['val']['at'][str(result['iters'])]:.1%} against {bundled_val(name):.1%}); bundle kept")
             continue
