@@ -90,10 +90,16 @@ def recipe_for(name: str) -> dict:
 
 
 def timed_run_dir(name: str, width: int | None = None) -> Path:
-    """``runs/NAME`` for the timed recipe's width; ``runs/NAME.wWIDTH`` for another (a tagged run, as
-    timm's ``name.tag``), so a wider try of a name never mixes with its flagship run."""
-    recipe_width = TIMED_RECIPES[loopzoo.config_for(name).task]["model"]["width"]
-    return RUNS / (name if width in (None, recipe_width) else f"{name}.w{width}")
+    """``runs/NAME`` for the timed recipe's width (or none given); ``runs/NAME.wWIDTH`` for another (a
+    tagged run, as timm's ``name.tag``), so a wider try of a name never mixes with its flagship run."""
+    if width is None or width == TIMED_RECIPES[loopzoo.config_for(name).task]["model"]["width"]:
+        return RUNS / name
+    return RUNS / f"{name}.w{width}"
+
+
+def heads_for(width: int, heads: int | None = None) -> int:
+    """``heads``, or heads of 32 channels (the paper's 256 / 8) for ``width``."""
+    return heads or max(1, width // 32)
 
 
 def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: float, new_cycle: bool,
@@ -106,7 +112,7 @@ def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: 
     recipe = TIMED_RECIPES[loopzoo.config_for(name).task]
     model_overrides = dict(recipe["model"])
     if width is not None:
-        model_overrides.update(width=width, heads=heads or max(1, width // 32))
+        model_overrides.update(width=width, heads=heads_for(width, heads))
     if (run_dir / "train.json").is_file():  # continue with the run's own configs
         saved = json.loads((run_dir / "train.json").read_text())
         model_config, config = loopzoo.ModelConfig.from_dict(saved["model"]), TrainConfig.from_dict(saved["train"])
@@ -258,20 +264,24 @@ def bundle(name: str, model_dir: Path, result: dict) -> Path:
     return target
 
 
+def val_exact(result: dict) -> float:
+    """Val exact match at the recommended iterations of ``evaluate``'s result."""
+    return result["eval"]["val"]["at"][str(result["iters"])]
+
+
 def bundled_val(name: str) -> float | None:
     """Val exact match of ``name``'s bundled checkpoint at its recommended iterations (None: none bundled)."""
     config = ZOO_DIR / name / checkpoint.CONFIG_FILE
     if not config.is_file():
         return None
     meta = json.loads(config.read_text())
-    return meta["eval"]["val"]["at"][str(meta["model"]["iters"])]
+    return val_exact({"eval": meta["eval"], "iters": meta["model"]["iters"]})
 
 
 def replaces_bundle(name: str, result: dict) -> bool:
     """Whether an evaluated model (``evaluate``'s result) beats the bundled one of ``name`` on val exact match."""
     current = bundled_val(name)
-    new = result["eval"]["val"]["at"][str(result["iters"])]
-    return current is None or new > current
+    return current is None or val_exact(result) > current
 
 
 def _steps(model_dir: Path) -> int:
@@ -310,8 +320,8 @@ def main() -> None:
         parser.error("--width and --heads must be positive")
     if args.heads is not None and args.width is None:
         parser.error("--heads needs --width")
-    if args.width is not None and args.width % (args.heads or max(1, args.width // 32)):
-        parser.error(f"--width {args.width} is not divisible by {args.heads or max(1, args.width // 32)} heads")
+    if args.width is not None and args.width % heads_for(args.width, args.heads):
+        parser.error(f"--width {args.width} is not divisible by {heads_for(args.width, args.heads)} heads")
     if args.no_bundle and args.minutes is None:
         parser.error("--no-bundle needs --minutes")
     torch.set_num_threads(args.threads)
@@ -331,10 +341,9 @@ def main() -> None:
         else:
             model_dir = train(name, progress=not args.quiet)
         result = evaluate(name, model_dir)
-        tagged = args.width is not None and timed_run_dir(name, args.width) != RUNS / name
-        if tagged and not replaces_bundle(name, result):
+        if timed_run_dir(name, args.width) != RUNS / name and not replaces_bundle(name, result):
             print(f"{name}: {model_dir} does not beat the bundled checkpoint on val "
-                  f"({result['eval']['val']['at'][str(result['iters'])]:.1%} against {bundled_val(name):.1%}); bundle kept")
+                  f"({val_exact(result):.1%} against {bundled_val(name):.1%}); bundle kept")
             continue
         bundle(name, model_dir, result)
 
