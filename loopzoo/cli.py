@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except LoopzooError as exc:
         print(f"loopzoo: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return 0

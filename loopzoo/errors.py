@@ -8,6 +8,8 @@ from collections.abc import Iterable
 class LoopzooError(Exception):
     """Base class of all loopzoo errors."""
 
+    exit_code = 2  # of the command line tools that report it
+
 
 class InputError(LoopzooError, ValueError):
     """A task input (puzzle, bit string, FEN, tensor) or an argument is malformed."""

@@ -45,7 +45,7 @@ from loopzoo import checkpoint  # noqa: E402
 from loopzoo.hardware import default_threads  # noqa: E402
 from loopzoo.names import FIXED_DEPTH, TASKS  # noqa: E402
 from loopzoo.train import TrainConfig, checkpoints, paper_recipe  # noqa: E402
-from loopzoo.train.trainer import Trainer, TrainingDiverged  # noqa: E402
+from loopzoo.train.trainer import Trainer, TrainingDiverged, TrainingStopped  # noqa: E402
 
 GRID = ROOT / "runs" / "grid"
 DEFAULT_EPOCHS = {"sudoku": 2, "chess": 4, "prefix-sums": 4}  # sudoku: 1,200 steps, about 30 min at the flagship run's ~42 steps/min (one thread, width 128)
@@ -227,4 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except TrainingStopped as exc:  # Ctrl-C or SIGTERM: the run in progress is checkpointed, not marked done
+        raise SystemExit(f"train_grid: {exc}") from None

@@ -48,7 +48,7 @@ from loopzoo.evaluate import accuracy_curve, recall_spectral_radius
 from loopzoo.hardware import default_threads
 from loopzoo.hub import ZOO_DIR
 from loopzoo.train import TrainConfig, checkpoints, paper_recipe
-from loopzoo.train.trainer import Trainer
+from loopzoo.train.trainer import Trainer, TrainingStopped
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs"
@@ -349,4 +349,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except TrainingStopped as exc:  # Ctrl-C or SIGTERM: the step in progress is checkpointed
+        raise SystemExit(f"train_zoo: {exc}") from None

@@ -5,7 +5,7 @@ __all__ = ["TrainConfig", "Trainer", "lr_factor", "paper_recipe"]
 
 
 def __getattr__(name):
-    if name in ("Trainer", "TrainingDiverged"):
+    if name in ("Trainer", "TrainingDiverged", "TrainingStopped"):
         from . import trainer
 
         return getattr(trainer, name)

@@ -111,4 +111,4 @@ def main(argv=None) -> int:
         return run(args)
     except LoopzooError as exc:
         print(f"loopzoo: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code

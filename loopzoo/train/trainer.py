@@ -10,6 +10,8 @@ import json
 import math
 import os
 import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,44 @@ from .recipe import TrainConfig, lr_factor
 
 class TrainingDiverged(LoopzooError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingStopped(LoopzooError):
+    """SIGINT or SIGTERM arrived; the step in progress was finished and checkpointed, so the
+    same command continues the run."""
+
+    exit_code = 130  # the shell's code for an interrupted command
+
+
+class StopOnSignal:
+    """While active, SIGINT (Ctrl-C) and SIGTERM ask the run to stop after the current step
+    instead of killing it between checkpoints; a second signal interrupts at once. Only the main
+    thread can install handlers; elsewhere signals keep their usual effect."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received is not None:
+            self._restore()
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def _restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -187,6 +227,21 @@ class Trainer:
         return loss.detach(), grad_norm.detach()
 
     # --- the run ------------------------------------------------------------------------
+    def _advance(self, pending: list[tuple[int, torch.Tensor, torch.Tensor]], stop: StopOnSignal) -> None:
+        """One step, its loss logged every ``log_every``; after a stop request (rank 0's), a
+        checkpoint of this step and :class:`TrainingStopped`."""
+        loss, grad_norm = self.train_step(self.step)
+        pending.append((self.step, loss, grad_norm))
+        self.step += 1
+        if len(pending) >= self.config.log_every or self.step == self.total_steps:
+            self._flush(pending)
+        if self.dist.agree(stop.received is not None):
+            self._flush(pending)
+            self.save_checkpoint()
+            raise TrainingStopped(
+                f"stopped by {stop.received or 'a signal'} after step {self.step}: checkpoint saved in "
+                f"{self.run_dir / 'checkpoints'}; run the same command again to continue from it")
+
     def _flush(self, pending: list[tuple[int, torch.Tensor, torch.Tensor]]) -> None:
         """Log buffered losses; stop on NaN/inf before any checkpoint could store it."""
         if not pending:
@@ -223,24 +278,21 @@ class Trainer:
         started, first_step = time.perf_counter(), self.step
         self._started = started
         last_eval: dict[str, Any] = {}
-        while self.step < self.total_steps:
-            loss, grad_norm = self.train_step(self.step)
-            pending.append((self.step, loss, grad_norm))
-            self.step += 1
-            bar.update(1)
-            if len(pending) >= self.config.log_every or self.step == self.total_steps:
-                self._flush(pending)
-                bar.set_postfix(loss=f"{self.losses[-1]:.4f}")
-            epoch_end = self.step % self.steps_per_epoch == 0
-            if self.dist.is_main and epoch_end and (self.step // self.steps_per_epoch) % self.config.eval_every == 0 \
-                    and self.step != self.total_steps:
-                self._flush(pending)
-                last_eval = self.evaluate(self.step)
-                bar.set_postfix(loss=f"{self.losses[-1]:.4f}", val=last_eval["val"]["final"])
-            if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
-                self._flush(pending)
-                self.save_checkpoint()
-        bar.close()
+        with StopOnSignal() as stop, bar:
+            while self.step < self.total_steps:
+                self._advance(pending, stop)
+                bar.update(1)
+                if self.step % self.config.log_every == 0 and self.losses:
+                    bar.set_postfix(loss=f"{self.losses[-1]:.4f}")
+                epoch_end = self.step % self.steps_per_epoch == 0
+                if self.dist.is_main and epoch_end and (self.step // self.steps_per_epoch) % self.config.eval_every == 0 \
+                        and self.step != self.total_steps:
+                    self._flush(pending)
+                    last_eval = self.evaluate(self.step)
+                    bar.set_postfix(loss=f"{self.losses[-1]:.4f}", val=last_eval["val"]["final"])
+                if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
+                    self._flush(pending)
+                    self.save_checkpoint()
         summary: dict[str, Any] = {"steps": self.step, "seconds": round(time.perf_counter() - started, 1),
                                    "steps_this_run": self.step - first_step}
         if self.dist.is_main:
@@ -265,32 +317,28 @@ class Trainer:
         first_step, last_eval_at, record = self.step, started, {}
         bar = tqdm(total=round(seconds), desc=self.model_config.name or "train", unit="s",
                    disable=(not self.dist.is_main) or (None if self.progress is None else not self.progress))
-        while True:
-            now = time.perf_counter()
-            done = self.dist.agree(now - started >= seconds or self.step >= self.total_steps)
-            if not done and decay_after is not None and self.dist.agree(now - started >= decay_after):
-                self.start_decay()
-            if done or self.dist.agree(now - last_eval_at >= eval_every):
-                self._flush(pending)
-                if self.dist.is_main:
-                    record = self.evaluate(self.step)
-                    self._keep_if_best(record)
-                    bar.set_postfix(loss=f"{self.losses[-1]:.4f}" if self.losses else "-", val=record["val"]["best"])
-                self.save_checkpoint()
-                last_eval_at = time.perf_counter()
-                if done:
-                    break
-            loss, grad_norm = self.train_step(self.step)
-            pending.append((self.step, loss, grad_norm))
-            self.step += 1
-            bar.n = min(round(time.perf_counter() - started), bar.total)
-            bar.refresh()
-            if len(pending) >= self.config.log_every:
-                self._flush(pending)
-            if self.step % self.config.checkpoint_every == 0:
-                self._flush(pending)
-                self.save_checkpoint()
-        bar.close()
+        with StopOnSignal() as stop, bar:
+            while True:
+                now = time.perf_counter()
+                done = self.dist.agree(now - started >= seconds or self.step >= self.total_steps)
+                if not done and decay_after is not None and self.dist.agree(now - started >= decay_after):
+                    self.start_decay()
+                if done or self.dist.agree(now - last_eval_at >= eval_every):
+                    self._flush(pending)
+                    if self.dist.is_main:
+                        record = self.evaluate(self.step)
+                        self._keep_if_best(record)
+                        bar.set_postfix(loss=f"{self.losses[-1]:.4f}" if self.losses else "-", val=record["val"]["best"])
+                    self.save_checkpoint()
+                    last_eval_at = time.perf_counter()
+                    if done:
+                        break
+                self._advance(pending, stop)
+                bar.n = min(round(time.perf_counter() - started), bar.total)
+                bar.refresh()
+                if self.step % self.config.checkpoint_every == 0:
+                    self._flush(pending)
+                    self.save_checkpoint()
         return {"steps": self.step, "steps_this_run": self.step - first_step,
                 "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from, "eval": record}
 

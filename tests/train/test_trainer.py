@@ -1,6 +1,8 @@
 """The trainer: recipe values, loss goes down, exact resume, DDP, divergence (SIGKILL: test_survival.py)."""
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import torch
 
 import loopzoo
 from loopzoo.train import lr_factor, paper_recipe
-from loopzoo.train.trainer import TrainingDiverged, param_groups, progressive_iters
+from loopzoo.train.trainer import TrainingDiverged, TrainingStopped, param_groups, progressive_iters
 
 TINY_MODEL = dict(width=16, heads=2)
 
@@ -90,6 +92,63 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
     assert kept == ["step-00000004", "step-00000006"]
     model = loopzoo.load(tmp_path / "checkpoints" / "step-00000006")
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def signal_at(trainer, monkeypatch, step, signum=signal.SIGINT):
+    """Make ``trainer`` receive ``signum`` in the middle of training step ``step``."""
+    original = trainer.train_step
+
+    def interrupted(s):
+        if s == step:
+            os.kill(os.getpid(), signum)
+        return original(s)
+
+    monkeypatch.setattr(trainer, "train_step", interrupted)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_after_the_step_with_a_checkpoint_and_the_run_continues_exactly(tmp_path, monkeypatch, signum):
+    make(tmp_path / "full", max_steps=12).fit()
+    trainer = make(tmp_path / "cut", max_steps=12, checkpoint_every=100)
+    before = signal.getsignal(signum)
+    signal_at(trainer, monkeypatch, 4, signum)
+    with pytest.raises(TrainingStopped, match=f"stopped by {signal.Signals(signum).name} after step 5") as info:
+        trainer.fit()
+    assert info.value.exit_code == 130
+    assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir()) == ["step-00000005"]
+    assert signal.getsignal(signum) is before  # the handler is gone with the run
+    resumed = make(tmp_path / "cut", max_steps=12)
+    resumed.resume()
+    assert resumed.step == 5
+    resumed.fit()
+    full, cut = losses(tmp_path / "full"), losses(tmp_path / "cut")
+    assert [cut[s] for s in range(1, 13)] == [full[s] for s in range(1, 13)]
+
+
+def test_a_second_signal_interrupts_at_once(tmp_path, monkeypatch):
+    trainer = make(tmp_path, max_steps=12)
+    original = trainer.train_step
+
+    def twice(s):
+        if s == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(s)
+
+    monkeypatch.setattr(trainer, "train_step", twice)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_timed_run_stops_on_a_signal_too(tmp_path, monkeypatch):
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None, checkpoint_every=10_000)
+    signal_at(trainer, monkeypatch, 3, signal.SIGTERM)
+    with pytest.raises(TrainingStopped, match="after step 4"):
+        trainer.fit_for(60.0, eval_every=60.0)
+    resumed = make(tmp_path, epochs=10_000, decay_epoch=None)
+    resumed.resume()
+    assert resumed.step == 4
 
 
 def test_two_process_ddp_keeps_ranks_identical(tmp_path):
