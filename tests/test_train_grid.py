@@ -82,12 +82,15 @@ def test_a_diverged_run_is_recorded_not_raised(grid, monkeypatch):
                      "train_minutes": state["train_minutes"]}
 
 
-def test_a_started_run_refuses_other_settings(grid):
+def test_a_started_or_finished_run_refuses_other_settings(grid):
     label = "prefix-sums-recall-outernorm@lr0.0003"
     run = grid.GRID / "prefix-sums" / label / "seed0"
     run.mkdir(parents=True)
     model, train = grid.configs("prefix-sums", grid.Variant("prefix-sums-recall-outernorm", 3e-4, ""), 0, epochs=5)
     (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
+    with pytest.raises(SystemExit, match="other settings"):
+        grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"])
+    (run / "grid-status.json").write_text(json.dumps({"status": "done"}))  # finished at 5 epochs: not done at 2
     with pytest.raises(SystemExit, match="other settings"):
         grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"])
 
