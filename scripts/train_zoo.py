@@ -295,7 +295,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=default_threads(), help="torch CPU threads (default: all cores)")
     parser.add_argument("--minutes", type=float, help="train for this wall-clock budget (timed recipe, see above)")
     parser.add_argument("--decay-fraction", type=float, default=0.2,
-                        help="with --minutes: the last share of the budget at x0.1 learning rate (0: no decay now)")
+                        help="with --minutes: the last share of the budget at x0.1 learning rate "
+                             "(0: no decay now; 1: decay from the first step, e.g. to finish a constant-rate run)")
     parser.add_argument("--eval-minutes", type=float, default=10.0, help="with --minutes: minutes between evaluations")
     parser.add_argument("--new-cycle", action="store_true", help="with --minutes: undo an earlier decay")
     parser.add_argument("--width", type=int,
@@ -310,8 +311,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.minutes is not None and not args.minutes > 0:
         parser.error(f"--minutes must be positive, got {args.minutes}")
-    if not 0 <= args.decay_fraction < 1:
-        parser.error(f"--decay-fraction must be in [0, 1), got {args.decay_fraction}")
+    if not 0 <= args.decay_fraction <= 1:
+        parser.error(f"--decay-fraction must be in [0, 1], got {args.decay_fraction}")
     if not args.eval_minutes > 0:
         parser.error(f"--eval-minutes must be positive, got {args.eval_minutes}")
     if args.width is not None and (args.minutes is None and not args.bundle_only):

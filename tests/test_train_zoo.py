@@ -41,6 +41,13 @@ def test_a_wider_run_trains_in_its_folder_and_keeps_its_width(zoo):
                         width=32, heads=2)
 
 
+def test_a_decay_fraction_of_one_decays_from_the_first_step(zoo):
+    zoo.train_timed(NAME, minutes=0.02, decay_fraction=1.0, eval_minutes=10.0, new_cycle=False, progress=False)
+    steps = [json.loads(line) for line in (zoo.RUNS / NAME / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in steps if "lr" in r]
+    assert lrs and max(lrs) <= 0.1 * 3e-4 * (1 + 1e-9)  # never at the full rate
+
+
 def _result(val: float, iters: int = 7) -> dict:
     return {"iters": iters, "eval": {"val": {"at": {str(iters): val}}}}
 
@@ -63,6 +70,8 @@ def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
     (["--minutes", "1", "--width", "100", "--heads", "3"], "not divisible by 3 heads"),
     (["--minutes", "1", "--width", "0"], "must be positive"),
     (["--no-bundle"], "--no-bundle needs --minutes"),
+    (["--minutes", "1", "--decay-fraction", "1.5"], "must be in [0, 1]"),
+    (["--minutes", "1", "--decay-fraction", "-0.1"], "must be in [0, 1]"),
 ])
 def test_bad_width_options_are_refused_before_any_work(args, message):
     out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],
