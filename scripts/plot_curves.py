@@ -30,6 +30,15 @@ def decay_start(run_dir: Path) -> int | None:
     return json.loads((newest[-1] / "trainer.json").read_text()).get("decay_from")
 
 
+def minutes_at(evals: list[dict], step: int) -> float | None:
+    """Training minutes at ``step``, interpolated between the evaluations around it (None past the last)."""
+    points = [(r["step"], r["train_minutes"]) for r in evals]
+    for (s0, m0), (s1, m1) in zip(points, points[1:]):
+        if s0 <= step <= s1:
+            return m0 if s1 == s0 else m0 + (m1 - m0) * (step - s0) / (s1 - s0)
+    return points[0][1] if points and step <= points[0][0] else None
+
+
 def table(evals: list[dict], horizon: int) -> str:
     head = f"| minutes | steps | val @30 | val @{horizon} | hard @30 | hard @{horizon} |\n|---|---|---|---|---|---|\n"
     rows = [f"| {r['train_minutes']:.0f} | {r['step']:,} | {r['val']['at']['30']:.1%} | {r['val']['at'][str(horizon)]:.1%} "
@@ -76,7 +85,7 @@ def main() -> None:
             raise SystemExit(f"{run_dir} has no timed evaluations yet")
         horizon = saved["train"]["eval_iters"]
         decay = decay_start(run_dir)
-        decay_minutes = next((r["train_minutes"] for r in evals if decay is not None and r["step"] >= decay), None)
+        decay_minutes = minutes_at(evals, decay) if decay is not None else None
         samples = {s: evals[-1][s]["samples"] for s in ("val", "test")}
         plot(name, evals, horizon, decay_minutes, samples, args.out / f"{name}.png")
         print(f"### {name} ({samples['val']} val / {samples['test']} hard puzzles per evaluation)\n")
