@@ -67,8 +67,8 @@ def schedule(meta: dict) -> str:
     warmup, factor = train.get("warmup_epochs"), train.get("decay_factor")
     if train.get("decay_epoch", 60) is not None:
         return (f"{train.get('epochs')} epochs, warmup {warmup} epochs, x{factor} at epoch {train.get('decay_epoch')}")
-    decay = meta.get("decay_from")
-    tail = f"x{factor} from step {decay:,} on" if decay is not None else "no decay yet"
+    decays = meta.get("decays") or ([meta["decay_from"]] if meta.get("decay_from") is not None else [])
+    tail = ", ".join(f"x{factor ** (i + 1):g} from step {step:,} on" for i, step in enumerate(decays)) or "no decay yet"
     return f"timed run: warmup {warmup} epoch(s), then constant; {tail}"
 
 

@@ -22,12 +22,15 @@ def evaluations(run_dir: Path) -> tuple[list[dict], dict]:
         json.loads((run_dir / "train.json").read_text())
 
 
-def decay_start(run_dir: Path) -> int | None:
-    """Step at which the run's final decay began (from its newest checkpoint), if it has."""
+def decay_starts(run_dir: Path) -> list[int]:
+    """Steps at which the run's decay stages began (from its newest checkpoint), in order."""
     newest = sorted((run_dir / "checkpoints").glob("step-*"))
     if not newest:
-        return None
-    return json.loads((newest[-1] / "trainer.json").read_text()).get("decay_from")
+        return []
+    meta = json.loads((newest[-1] / "trainer.json").read_text())
+    if meta.get("decays") is not None:
+        return list(meta["decays"])
+    return [] if meta.get("decay_from") is None else [meta["decay_from"]]
 
 
 def minutes_at(evals: list[dict], step: int) -> float | None:
@@ -46,7 +49,8 @@ def table(evals: list[dict], horizon: int) -> str:
     return head + "\n".join(rows)
 
 
-def plot(name: str, evals: list[dict], horizon: int, decay_minutes: float | None, samples: dict, out: Path) -> None:
+def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float | None], samples: dict, out: Path,
+         factor: float = 0.1) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,9 +62,10 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: float | None
         for iters, style in ((horizon, "-"), (30, ":")):
             ax.plot(minutes, [100 * r[split]["at"][str(iters)] for r in evals], style, color=color, marker="o",
                     markersize=3, label=f"{label} ({samples[split]}) @ {iters} iters")
-    if decay_minutes is not None:
-        ax.axvline(decay_minutes, color="grey", linewidth=0.8)
-        ax.text(decay_minutes, 95, " lr x0.1", color="grey", fontsize=8, va="top")
+    for stage, at in enumerate(decay_minutes, start=1):
+        if at is not None:
+            ax.axvline(at, color="grey", linewidth=0.8)
+            ax.text(at, 95, f" lr x{factor ** stage:g}", color="grey", fontsize=8, va="top")
     ax.set(xlabel="training minutes (CPU)", ylabel="exact match (%)", ylim=(0, 100), title=name)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -84,10 +89,10 @@ def main() -> None:
         if not evals:
             raise SystemExit(f"{run_dir} has no timed evaluations yet")
         horizon = saved["train"]["eval_iters"]
-        decay = decay_start(run_dir)
-        decay_minutes = minutes_at(evals, decay) if decay is not None else None
+        decay_minutes = [minutes_at(evals, step) for step in decay_starts(run_dir)]
         samples = {s: evals[-1][s]["samples"] for s in ("val", "test")}
-        plot(name, evals, horizon, decay_minutes, samples, args.out / f"{name}.png")
+        plot(name, evals, horizon, decay_minutes, samples, args.out / f"{name}.png",
+             factor=saved["train"].get("decay_factor", 0.1))
         print(f"### {name} ({samples['val']} val / {samples['test']} hard puzzles per evaluation)\n")
         print(table(evals, horizon) + "\n")
         print(f"plot: {(args.out / f'{name}.png').relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}\n")

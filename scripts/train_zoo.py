@@ -14,7 +14,8 @@ Two ways to say how long to train:
   constant rate leaves the run free to go on in a later call. The model is evaluated every
   ``--eval-minutes``; the best by val exact match is kept in ``runs/<name>/best`` and bundled.
   A run that has decayed stays decayed when continued, unless ``--new-cycle`` returns it to the
-  full rate (a restart, as in cosine restarts).
+  full rate (a restart, as in cosine restarts), or ``--decay-again`` starts a further stage (x0.01
+  after x0.1) for a run that went flat at its first decay.
 * no ``--minutes``: the fixed-step CPU-scale recipe of the name, trained to its end once.
 
     python scripts/train_zoo.py sudoku-internal-recall-outernorm --minutes 120
@@ -103,11 +104,13 @@ def heads_for(width: int, heads: int | None = None) -> int:
 
 
 def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: float, new_cycle: bool,
-                progress: bool, width: int | None = None, heads: int | None = None) -> Path:
+                progress: bool, width: int | None = None, heads: int | None = None, decay_again: bool = False) -> Path:
     """Train ``name`` for ``minutes`` (continuing its run if there is one); the directory to bundle.
 
     ``width`` (and ``heads``, default ``width // 32``: heads of 32 channels, as the paper's 256 / 8)
-    trains the name at another width than the recipe's, in its own run directory."""
+    trains the name at another width than the recipe's, in its own run directory. ``decay_again``
+    multiplies the rate of a decayed run by its decay factor once more, from the first step of
+    this call."""
     run_dir = timed_run_dir(name, width)
     recipe = TIMED_RECIPES[loopzoo.config_for(name).task]
     model_overrides = dict(recipe["model"])
@@ -128,7 +131,13 @@ def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: 
         trainer.resume()
         print(f"{name}: resuming at step {trainer.step} ({trainer.seconds_before / 60:.1f} min trained)")
     if new_cycle:
-        trainer.decay_from = None
+        trainer.decays = []
+    if decay_again:
+        if not trainer.decays:
+            raise SystemExit(f"{run_dir} has not decayed yet: start its first decay with --decay-fraction")
+        trainer.start_decay(again=True)
+        print(f"{name}: decay stage {len(trainer.decays)} from step {trainer.step} "
+              f"(x{trainer.config.decay_factor ** len(trainer.decays):g})")
     seconds = 60 * minutes
     decay_after = seconds * (1 - decay_fraction) if decay_fraction > 0 else None
     summary = trainer.fit_for(seconds, decay_after=decay_after, eval_every=60 * eval_minutes)
@@ -299,6 +308,8 @@ def main() -> None:
                              "(0: no decay now; 1: decay from the first step, e.g. to finish a constant-rate run)")
     parser.add_argument("--eval-minutes", type=float, default=10.0, help="with --minutes: minutes between evaluations")
     parser.add_argument("--new-cycle", action="store_true", help="with --minutes: undo an earlier decay")
+    parser.add_argument("--decay-again", action="store_true",
+                        help="with --minutes, on a decayed run: one more x0.1 stage from now on (x0.01 after x0.1)")
     parser.add_argument("--width", type=int,
                         help="with --minutes or --bundle-only: train this width instead of the recipe's, in runs/NAME.wWIDTH; "
                              "its model is bundled only where it beats the bundled one on val")
@@ -323,6 +334,8 @@ def main() -> None:
         parser.error("--heads needs --width")
     if args.width is not None and args.width % heads_for(args.width, args.heads):
         parser.error(f"--width {args.width} is not divisible by {heads_for(args.width, args.heads)} heads")
+    if args.decay_again and (args.minutes is None or args.new_cycle):
+        parser.error("--decay-again needs --minutes and cannot go with --new-cycle")
     if args.no_bundle and args.minutes is None:
         parser.error("--no-bundle needs --minutes")
     torch.set_num_threads(args.threads)
@@ -336,7 +349,8 @@ def main() -> None:
                 continue
         elif args.minutes is not None:
             model_dir = train_timed(name, args.minutes, args.decay_fraction, args.eval_minutes, args.new_cycle,
-                                    progress=not args.quiet, width=args.width, heads=args.heads)
+                                    progress=not args.quiet, width=args.width, heads=args.heads,
+                                    decay_again=args.decay_again)
             if args.no_bundle:
                 continue
         else:

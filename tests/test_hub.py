@@ -159,6 +159,8 @@ def test_card_describes_timed_runs_and_augmentation():
     timed = {"train": {"warmup_epochs": 1.0, "decay_factor": 0.1, "decay_epoch": None, "augment": True}}
     assert card.schedule({**timed, "decay_from": 5000}) == "timed run: warmup 1.0 epoch(s), then constant; x0.1 from step 5,000 on"
     assert card.schedule(timed).endswith("no decay yet")
+    assert card.schedule({**timed, "decay_from": 5000, "decays": [5000, 9000]}).endswith(
+        "x0.1 from step 5,000 on, x0.01 from step 9,000 on")
     paper = {"train": {"epochs": 100, "warmup_epochs": 10.0, "decay_factor": 0.1, "decay_epoch": 60}}
     assert card.schedule(paper) == "100 epochs, warmup 10.0 epochs, x0.1 at epoch 60"
     assert card.augmentation("sudoku", timed["train"]).startswith("random validity-preserving symmetries")

@@ -1,4 +1,6 @@
-"""scripts/plot_curves.py: where the decay line goes on a learning curve."""
+"""scripts/plot_curves.py: where the decay lines go on a learning curve."""
+import json
+
 import pytest
 
 from script_helpers import script_module
@@ -10,3 +12,17 @@ EVALS = [{"step": 100, "train_minutes": 10.0}, {"step": 300, "train_minutes": 30
 def test_the_decay_is_placed_at_its_own_step_between_evaluations(step, minutes):
     with script_module("plot_curves") as mod:
         assert mod.minutes_at(EVALS, step) == (pytest.approx(minutes) if minutes is not None else None)
+
+
+@pytest.mark.parametrize("meta, starts", [
+    ({"decay_from": 5, "decays": [5, 9]}, [5, 9]),
+    ({"decay_from": 5}, [5]),  # written before decay stages
+    ({"decay_from": None}, []),
+])
+def test_every_decay_stage_of_the_newest_checkpoint_is_found(tmp_path, meta, starts):
+    for step, written in ((1, {"decay_from": None}), (2, meta)):
+        folder = tmp_path / "checkpoints" / f"step-{step:08d}"
+        folder.mkdir(parents=True)
+        (folder / "trainer.json").write_text(json.dumps(written))
+    with script_module("plot_curves") as mod:
+        assert mod.decay_starts(tmp_path) == starts

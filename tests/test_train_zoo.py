@@ -48,6 +48,19 @@ def test_a_decay_fraction_of_one_decays_from_the_first_step(zoo):
     assert lrs and max(lrs) <= 0.1 * 3e-4 * (1 + 1e-9)  # never at the full rate
 
 
+def test_decay_again_starts_a_second_stage_only_on_a_decayed_run(zoo):
+    zoo.TIMED_RECIPES["prefix-sums"]["train"]["warmup_epochs"] = 0.0  # rates exactly lr x factor
+    with pytest.raises(SystemExit, match="has not decayed yet"):
+        zoo.train_timed(NAME, minutes=0.01, decay_fraction=0.0, eval_minutes=10.0, new_cycle=False, progress=False,
+                        decay_again=True)
+    zoo.train_timed(NAME, minutes=0.01, decay_fraction=1.0, eval_minutes=10.0, new_cycle=False, progress=False)
+    zoo.train_timed(NAME, minutes=0.01, decay_fraction=0.0, eval_minutes=10.0, new_cycle=False, progress=False,
+                    decay_again=True)
+    steps = [json.loads(line) for line in (zoo.RUNS / NAME / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in steps if "lr" in r]
+    assert lrs[-1] == pytest.approx(0.01 * 3e-4) and max(lrs) <= 0.1 * 3e-4 * (1 + 1e-9)
+
+
 def _result(val: float, iters: int = 7) -> dict:
     return {"iters": iters, "eval": {"val": {"at": {str(iters): val}}}}
 
@@ -72,6 +85,8 @@ def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
     (["--no-bundle"], "--no-bundle needs --minutes"),
     (["--minutes", "1", "--decay-fraction", "1.5"], "must be in [0, 1]"),
     (["--minutes", "1", "--decay-fraction", "-0.1"], "must be in [0, 1]"),
+    (["--decay-again"], "--decay-again needs --minutes"),
+    (["--minutes", "1", "--decay-again", "--new-cycle"], "cannot go with --new-cycle"),
 ])
 def test_bad_width_options_are_refused_before_any_work(args, message):
     out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],

@@ -77,13 +77,14 @@ def paper_recipe(task: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**{"lr": TASK_LR.get(task, 3e-4), **overrides})
 
 
-def lr_factor(epoch: float, config: TrainConfig, decayed: bool = False) -> float:
-    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor`` once decayed.
+def lr_factor(epoch: float, config: TrainConfig, decays: int = 0) -> float:
+    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor ** decays``.
 
-    The decay starts at ``decay_epoch`` (the paper's fixed schedule), or, for runs whose length
-    is not known up front (``decay_epoch=None``), when the caller says so with ``decayed``.
+    The decay starts at ``decay_epoch`` (the paper's fixed schedule: one stage), or, for runs whose
+    length is not known up front (``decay_epoch=None``), when the caller says so: ``decays`` is
+    the number of decay stages begun so far (a second stage gives x0.01 after x0.1).
     """
     factor = 1.0 - math.exp(-(math.floor(epoch) + 1) / config.warmup_epochs) if config.warmup_epochs > 0 else 1.0
     if config.decay_epoch is not None and epoch >= config.decay_epoch:
-        decayed = True
-    return factor * (config.decay_factor if decayed else 1.0)
+        decays = max(decays, 1)
+    return factor * config.decay_factor ** decays

@@ -141,7 +141,7 @@ class Trainer:
         task = model_config.task
         self.augment = augmentations.get(task) if config.augment and task in augmentations.names() else None
         self.step = 0
-        self.decay_from: int | None = None  # step at which an explicitly started final decay began
+        self.decays: list[int] = []  # steps at which explicitly started decay stages began, in order
         self._epoch_indices: tuple[int, list[int]] = (-1, [])  # this rank's sample order for one epoch
         self.seconds_before = 0.0  # training wall time of earlier processes of this run (resume)
         self._started = time.perf_counter()
@@ -152,6 +152,7 @@ class Trainer:
     def _extra(self) -> dict[str, Any]:
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
                 "train_seconds": round(self.train_seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
+                "decays": list(self.decays),
                 "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
 
     def _write_train_json(self) -> None:
@@ -166,15 +167,22 @@ class Trainer:
         """Training wall time of this run so far, earlier processes (before a resume) included."""
         return self.seconds_before + time.perf_counter() - self._started
 
+    @property
+    def decay_from(self) -> int | None:
+        """Step at which the first explicitly started decay began (None before any)."""
+        return self.decays[0] if self.decays else None
+
     def lr_at(self, step: int) -> float:
         epoch = step // self.steps_per_epoch
-        decayed = self.decay_from is not None and step >= self.decay_from
-        return self.config.lr * lr_factor(epoch, self.config, decayed)
+        return self.config.lr * lr_factor(epoch, self.config, sum(step >= d for d in self.decays))
 
-    def start_decay(self) -> None:
-        """Begin the final learning-rate decay now (runs without a fixed ``decay_epoch``)."""
-        if self.decay_from is None:
-            self.decay_from = self.step
+    def start_decay(self, *, again: bool = False) -> None:
+        """Begin the final learning-rate decay now (runs without a fixed ``decay_epoch``).
+
+        A no-op on a run that has decayed, unless ``again``: then a further stage begins, and the
+        rate is multiplied by ``decay_factor`` once more from this step on."""
+        if again or not self.decays:
+            self.decays.append(self.step)
 
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
@@ -186,7 +194,10 @@ class Trainer:
         meta = checkpoints.load_latest(self.run_dir, self.model, self.optimizer)
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
-        self.decay_from = meta.get("decay_from")
+        decays = meta.get("decays")
+        if decays is None:  # checkpoints written before decay stages: at most one, at decay_from
+            decays = [] if meta.get("decay_from") is None else [meta["decay_from"]]
+        self.decays = [int(d) for d in decays]
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():
             kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
@@ -340,7 +351,8 @@ class Trainer:
                     self._flush(pending)
                     self.save_checkpoint()
         return {"steps": self.step, "steps_this_run": self.step - first_step,
-                "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from, "eval": record}
+                "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from,
+                "decays": list(self.decays), "eval": record}
 
     def _keep_if_best(self, record: dict[str, Any]) -> bool:
         """Save the model to ``run_dir/best`` if its val exact match beats the kept one's."""

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import loopzoo
-from loopzoo.train import lr_factor, paper_recipe
+from loopzoo.train import checkpoints, lr_factor, paper_recipe
 from loopzoo.train.trainer import TrainingDiverged, TrainingStopped, param_groups, progressive_iters
 
 TINY_MODEL = dict(width=16, heads=2)
@@ -167,7 +167,37 @@ def test_timed_runs_keep_the_rate_constant_until_the_decay_is_started():
     c = paper_recipe("sudoku", decay_epoch=None, warmup_epochs=1.0)
     assert lr_factor(0, c) == pytest.approx(1 - math.exp(-1.0))
     assert lr_factor(5_000, c) == pytest.approx(1.0)
-    assert lr_factor(5_000, c, decayed=True) == pytest.approx(0.1)
+    assert lr_factor(5_000, c, decays=1) == pytest.approx(0.1)
+    assert lr_factor(5_000, c, decays=2) == pytest.approx(0.01), "a second stage multiplies once more"
+
+
+def test_decay_stages_set_the_rate_from_their_steps_and_survive_a_resume(tmp_path):
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None, warmup_epochs=0.0)
+    trainer.start_decay()
+    trainer.start_decay()  # already decayed: no second stage without ``again``
+    assert trainer.decays == [0]
+    trainer.step = 7
+    trainer.start_decay(again=True)
+    assert trainer.decays == [0, 7] and trainer.decay_from == 0
+    lr = trainer.config.lr
+    assert trainer.lr_at(6) == pytest.approx(0.1 * lr) and trainer.lr_at(7) == pytest.approx(0.01 * lr)
+    trainer.save_checkpoint()
+    resumed = make(tmp_path, epochs=10_000, decay_epoch=None, warmup_epochs=0.0)
+    resumed.resume()
+    assert resumed.decays == [0, 7]
+
+
+def test_checkpoints_from_before_decay_stages_resume_with_their_one_decay(tmp_path):
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None)
+    trainer.save_checkpoint()
+    newest = sorted((tmp_path / "checkpoints").glob("step-*"))[-1] / "trainer.json"
+    meta = json.loads(newest.read_text())
+    del meta["decays"], meta["sha256"]
+    meta["decay_from"] = 3
+    newest.write_text(json.dumps({**meta, "sha256": checkpoints._body_digest(meta)}))
+    resumed = make(tmp_path, epochs=10_000, decay_epoch=None)
+    resumed.resume()
+    assert resumed.decays == [3]
 
 
 def test_precision_is_checked_and_old_runs_still_load():
