@@ -65,7 +65,7 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float |
     for stage, at in enumerate(decay_minutes, start=1):
         if at is not None:
             ax.axvline(at, color="grey", linewidth=0.8)
-            ax.text(at, 95, f" lr x{factor ** stage:g}", color="grey", fontsize=8, va="top")
+            ax.text(at, 99, f" lr x{factor ** stage:g}", color="grey", fontsize=8, va="top")
     ax.set(xlabel="training minutes (CPU)", ylabel="exact match (%)", ylim=(0, 100), title=name)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

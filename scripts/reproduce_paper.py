@@ -9,7 +9,7 @@ Per task: a table of recall x norm with val and hard accuracy at the last iterat
 overthinking gap, the final residual, the spectral radius of dF/ds, rho(Wx) and the input
 sensitivity; then, for each of the paper's claims (SPEC 6), whether our checkpoints support it,
 with the numbers and the rule used. Each checkpoint's JSON report is kept in --out and reused
-when the settings are unchanged (--fresh recomputes).
+when the settings and the checkpoint's weights are unchanged (--fresh recomputes).
 
 With ``--grid TASK`` the checkpoints are the finished runs of ``scripts/train_grid.py`` (equal budget
 per variant), and the report adds the training side: claim C4 (pre/peri norm diverge at high
@@ -59,6 +59,7 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
     import torch
 
     import loopzoo
+    from loopzoo import checkpoint
     from loopzoo.analysis.report import analyze
 
     reports = []
@@ -67,9 +68,10 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
         path = out / f"{label.replace('/', '-')}.json"
         from dataclasses import asdict
 
+        weights = checkpoint.sha256_file(d / checkpoint.WEIGHTS_FILE) if (d / checkpoint.WEIGHTS_FILE).is_file() else None
         if path.is_file() and not fresh:
             old = json.loads(path.read_text())
-            if old.get("settings") == asdict(settings):
+            if old.get("settings") == asdict(settings) and old.get("weights_sha256") == weights:
                 print(f"[{label}] reusing {path}", file=sys.stderr)
                 reports.append(old)
                 continue
@@ -82,7 +84,7 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
             continue
         torch.manual_seed(settings.seed)
         report = analyze(model, settings, source=str(d), log=lambda m, lb=label: print(f"[{lb}] {m}", file=sys.stderr))
-        report["label"] = label
+        report["label"], report["weights_sha256"] = label, weights
         path.write_text(json.dumps(report, indent=1) + "\n")
         print(f"[{label}] done in {time.perf_counter() - t0:.0f} s -> {path}", file=sys.stderr)
         if plots:

@@ -184,3 +184,26 @@ def test_reproduce_report_claims(tmp_path):
     empty = mod.markdown([], Settings(iters=500), 0.0)
     assert "No checkpoints were found" in empty
     assert mod.find_checkpoints([]) == sorted(d for d in mod.DEFAULT_ZOO.glob("*/") if (d / "config.json").is_file())
+
+
+def test_reproduce_reuses_a_report_only_for_the_same_weights(tmp_path, monkeypatch):
+    import dataclasses
+
+    import loopzoo.analysis.report as report_module
+    from loopzoo import checkpoint
+
+    mod = load_script()
+    model_dir = tmp_path / "prefix-sums-no-recall-outernorm"
+    checkpoint.save(loopzoo.create("prefix-sums-no-recall-outernorm", width=16, heads=2), model_dir)
+    calls = []
+    monkeypatch.setattr(report_module, "analyze", lambda model, settings, **kw: calls.append(model) or {
+        "n": len(calls), "settings": dataclasses.asdict(settings)})  # what analyze's report records
+    settings, out = Settings(iters=3), tmp_path / "out"
+    out.mkdir()
+    mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    assert len(calls) == 1, "same settings, same weights: the report is reused"
+    torch.manual_seed(1)
+    checkpoint.save(loopzoo.create("prefix-sums-no-recall-outernorm", width=16, heads=2), model_dir)
+    [report] = mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    assert len(calls) == 2 and report["n"] == 2, "new weights under the same name are analyzed again"
