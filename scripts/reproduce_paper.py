@@ -68,7 +68,8 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
         path = out / f"{label.replace('/', '-')}.json"
         from dataclasses import asdict
 
-        weights = checkpoint.sha256_file(d / checkpoint.WEIGHTS_FILE) if (d / checkpoint.WEIGHTS_FILE).is_file() else None
+        weights_file = d / checkpoint.WEIGHTS_FILE
+        weights = checkpoint.sha256_file(weights_file) if weights_file.is_file() else None
         if path.is_file() and not fresh:
             old = json.loads(path.read_text())
             if old.get("settings") == asdict(settings) and old.get("weights_sha256") == weights:
@@ -364,7 +365,8 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
              f"{settings.probe_samples} probe inputs from the {settings.data} split for the fixed-point measurements, "
              f"{settings.jacobian_steps} power-iteration steps, input perturbation eps = {settings.eps:g}. "
              f"Analysis time {sum(sum(r.get('timings_s', {}).values()) for r in reports):.0f} s summed over the "
-             f"checkpoints (this run: {elapsed:.0f} s; reports with the same settings are reused). All numbers are "
+             f"checkpoints (this run: {elapsed:.0f} s; reports with the same settings and weights are reused). "
+             "All numbers are "
              "measured by `loopzoo.analysis` (`scripts/reproduce_paper.py`); per-checkpoint JSON reports sit next "
              "to this file.", "",
              "Columns: accuracy = exact match at the last iteration; gap = best accuracy over iterations minus the "
