@@ -67,8 +67,10 @@ def schedule(meta: dict) -> str:
     warmup, factor = train.get("warmup_epochs"), train.get("decay_factor")
     if train.get("decay_epoch", 60) is not None:
         return (f"{train.get('epochs')} epochs, warmup {warmup} epochs, x{factor} at epoch {train.get('decay_epoch')}")
-    decays = meta.get("decays") or ([meta["decay_from"]] if meta.get("decay_from") is not None else [])
-    tail = ", ".join(f"x{factor ** (i + 1):g} from step {step:,} on" for i, step in enumerate(decays)) or "no decay yet"
+    from .train.recipe import decay_stages
+
+    stages = enumerate(decay_stages(meta), start=1)
+    tail = ", ".join(f"x{factor ** stage:g} from step {step:,} on" for stage, step in stages) or "no decay yet"
     return f"timed run: warmup {warmup} epoch(s), then constant; {tail}"
 
 

@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+from loopzoo.train.recipe import decay_stages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,10 +29,7 @@ def decay_starts(run_dir: Path) -> list[int]:
     newest = sorted((run_dir / "checkpoints").glob("step-*"))
     if not newest:
         return []
-    meta = json.loads((newest[-1] / "trainer.json").read_text())
-    if meta.get("decays") is not None:
-        return list(meta["decays"])
-    return [] if meta.get("decay_from") is None else [meta["decay_from"]]
+    return decay_stages(json.loads((newest[-1] / "trainer.json").read_text()))
 
 
 def minutes_at(evals: list[dict], step: int) -> float | None:

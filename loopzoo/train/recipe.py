@@ -88,3 +88,12 @@ def lr_factor(epoch: float, config: TrainConfig, decays: int = 0) -> float:
     if config.decay_epoch is not None and epoch >= config.decay_epoch:
         decays = max(decays, 1)
     return factor * config.decay_factor ** decays
+
+
+def decay_stages(meta: dict[str, Any]) -> list[int]:
+    """Steps at which a timed run's decay stages began, from a checkpoint's trainer.json.
+
+    Checkpoints written before decay stages record at most one, as ``decay_from``."""
+    if meta.get("decays") is not None:
+        return [int(step) for step in meta["decays"]]
+    return [] if meta.get("decay_from") is None else [int(meta["decay_from"])]

@@ -30,7 +30,7 @@ from ..model import LoopedTransformer, build
 from ..registry import augmentations
 from . import checkpoints
 from .distributed import Distributed
-from .recipe import TrainConfig, lr_factor
+from .recipe import TrainConfig, decay_stages, lr_factor
 
 
 class TrainingDiverged(LoopzooError):
@@ -194,10 +194,7 @@ class Trainer:
         meta = checkpoints.load_latest(self.run_dir, self.model, self.optimizer)
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
-        decays = meta.get("decays")
-        if decays is None:  # checkpoints written before decay stages: at most one, at decay_from
-            decays = [] if meta.get("decay_from") is None else [meta["decay_from"]]
-        self.decays = [int(d) for d in decays]
+        self.decays = decay_stages(meta)
         metrics = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and metrics.exists():
             kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
