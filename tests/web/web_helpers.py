@@ -85,6 +85,14 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for _ in range(20):  # Chromium's helper processes can still write the profile after the main one exits
+            try:
+                shutil.rmtree(self._profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
         self._profile.cleanup()
 
     def send(self, method: str, **params: Any) -> dict:
