@@ -61,20 +61,44 @@ def test_decay_again_starts_a_second_stage_only_on_a_decayed_run(zoo):
     assert lrs[-1] == pytest.approx(0.01 * 3e-4) and max(lrs) <= 0.1 * 3e-4 * (1 + 1e-9)
 
 
-def _result(val: float, iters: int = 7) -> dict:
-    return {"iters": iters, "eval": {"val": {"at": {str(iters): val}}}}
+def _result(val: float, iters: int = 7, sha: str | None = None) -> dict:
+    return {"iters": iters, "eval": {"val": {"at": {str(iters): val}, "data_sha256": sha}}}
 
 
 def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
     assert zoo.bundled_val(NAME) is None
-    assert zoo.replaces_bundle(NAME, _result(0.1))  # nothing bundled yet
+    assert zoo.replaces_bundle(_result(0.1), None)  # nothing bundled yet
     bundled = zoo.ZOO_DIR / NAME
     bundled.mkdir(parents=True)
     (bundled / "config.json").write_text(json.dumps({"model": {"iters": 40}, **_result(0.5, 40)}))
     assert zoo.bundled_val(NAME) == 0.5
-    assert zoo.replaces_bundle(NAME, _result(0.6))
-    assert not zoo.replaces_bundle(NAME, _result(0.5))
-    assert not zoo.replaces_bundle(NAME, _result(0.4))
+    assert zoo.replaces_bundle(_result(0.6), 0.5)
+    assert not zoo.replaces_bundle(_result(0.5), 0.5)
+    assert not zoo.replaces_bundle(_result(0.4), 0.5)
+
+
+def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_split(zoo):
+    import loopzoo
+    from loopzoo.data import load_split
+
+    model = loopzoo.create(NAME, width=16, heads=2)  # untrained: near 0% exact on 32-bit prefix sums
+    current = load_split("prefix-sums", "val", n=zoo.EVAL["prefix-sums"]["val"]).data_hash
+    measured = {"at": {"5": 0.9}, "data_sha256": "0" * 64}  # the card's claim, on a split that no longer exists
+    model.save(str(zoo.ZOO_DIR / NAME), eval={"val": measured})
+    config = zoo.ZOO_DIR / NAME / "config.json"
+    meta = json.loads(config.read_text())
+    meta["model"]["iters"] = 5
+    config.write_text(json.dumps(meta))
+    assert zoo.bundled_val(NAME) == 0.9  # no split to compare with: the card's number
+    again = zoo.bundled_val(NAME, current)
+    assert again < 0.5 and again == pytest.approx(
+        loopzoo.evaluate.accuracy_curve(loopzoo.load(zoo.ZOO_DIR / NAME), load_split(
+            "prefix-sums", "val", n=zoo.EVAL["prefix-sums"]["val"]), 5).at(5))
+    assert zoo.replaces_bundle(_result(0.6, sha=current), again)
+    measured["data_sha256"] = current
+    meta["eval"] = {"val": measured}
+    config.write_text(json.dumps(meta))
+    assert zoo.bundled_val(NAME, current) == 0.9  # the same split: the card's number stands
 
 
 @pytest.mark.parametrize("args, message", [
