@@ -55,6 +55,18 @@ def checkpoint_label(d: Path) -> str:
     return d.name if d.name and not d.name.startswith("step-") else f"{d.parent.parent.name}-{d.name}"
 
 
+def data_sha256(model_dir: Path) -> str | None:
+    """The manifest hash of the bundled data set a checkpoint's task is analyzed on (None where the
+    task generates its data): a report measured on rewritten data is not reused."""
+    from loopzoo.data import bundled
+
+    try:
+        task = json.loads((model_dir / "config.json").read_text())["model"]["task"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return bundled.manifest().get(bundled.FILES.get(task, ""), {}).get("sha256")
+
+
 def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool) -> list[dict[str, Any]]:
     import torch
 
@@ -70,9 +82,11 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
 
         weights_file = d / checkpoint.WEIGHTS_FILE
         weights = checkpoint.sha256_file(weights_file) if weights_file.is_file() else None
+        data = data_sha256(d)
         if path.is_file() and not fresh:
             old = json.loads(path.read_text())
-            if old.get("settings") == asdict(settings) and old.get("weights_sha256") == weights:
+            if (old.get("settings") == asdict(settings) and old.get("weights_sha256") == weights
+                    and old.get("data_sha256") == data):
                 print(f"[{label}] reusing {path}", file=sys.stderr)
                 reports.append(old)
                 continue
@@ -85,7 +99,7 @@ def analyze_all(dirs: list[Path], settings, out: Path, fresh: bool, plots: bool)
             continue
         torch.manual_seed(settings.seed)
         report = analyze(model, settings, source=str(d), log=lambda m, lb=label: print(f"[{lb}] {m}", file=sys.stderr))
-        report["label"], report["weights_sha256"] = label, weights
+        report["label"], report["weights_sha256"], report["data_sha256"] = label, weights, data
         path.write_text(json.dumps(report, indent=1) + "\n")
         print(f"[{label}] done in {time.perf_counter() - t0:.0f} s -> {path}", file=sys.stderr)
         if plots:

@@ -207,3 +207,28 @@ def test_reproduce_reuses_a_report_only_for_the_same_weights(tmp_path, monkeypat
     checkpoint.save(loopzoo.create("prefix-sums-no-recall-outernorm", width=16, heads=2), model_dir)
     [report] = mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
     assert len(calls) == 2 and report["n"] == 2, "new weights under the same name are analyzed again"
+
+
+def test_reproduce_analyzes_again_when_the_bundled_data_were_rewritten(tmp_path, monkeypatch):
+    import dataclasses
+
+    import loopzoo.analysis.report as report_module
+    from loopzoo import checkpoint
+    from loopzoo.data import bundled
+
+    mod = load_script()
+    model_dir = tmp_path / "chess-no-recall-outernorm"
+    checkpoint.save(loopzoo.create("chess-no-recall-outernorm", width=16, heads=2), model_dir)
+    calls = []
+    monkeypatch.setattr(report_module, "analyze", lambda model, settings, **kw: calls.append(model) or {
+        "n": len(calls), "settings": dataclasses.asdict(settings)})
+    monkeypatch.setattr(bundled, "manifest", lambda: {"chess.csv.xz": {"sha256": "old"}})
+    settings, out = Settings(iters=3), tmp_path / "out"
+    out.mkdir()
+    [first] = mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    assert first["data_sha256"] == "old"
+    mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    assert len(calls) == 1, "same weights, same data: the report is reused"
+    monkeypatch.setattr(bundled, "manifest", lambda: {"chess.csv.xz": {"sha256": "new"}})
+    [report] = mod.analyze_all([model_dir], settings, out, fresh=False, plots=False)
+    assert len(calls) == 2 and report["data_sha256"] == "new", "rewritten data: the report is measured again"
