@@ -111,9 +111,42 @@ def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_sp
     (["--minutes", "1", "--decay-fraction", "-0.1"], "must be in [0, 1]"),
     (["--decay-again"], "--decay-again needs --minutes"),
     (["--minutes", "1", "--decay-again", "--new-cycle"], "cannot go with --new-cycle"),
+    (["--remeasure", "--minutes", "1"], "--remeasure trains nothing"),
+    (["--remeasure", "--bundle-only"], "--remeasure trains nothing"),
 ])
 def test_bad_width_options_are_refused_before_any_work(args, message):
     out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_remeasure_rewrites_a_card_measured_on_older_data_and_keeps_the_training_record(zoo, monkeypatch):
+    import loopzoo
+    from loopzoo.data import load_split
+
+    model = loopzoo.create(NAME, width=16, heads=2)
+    current = load_split("prefix-sums", "val", n=zoo.EVAL["prefix-sums"]["val"]).data_hash
+    model.save(str(zoo.ZOO_DIR / NAME), eval={"val": {"at": {"5": 0.9}, "data_sha256": "0" * 64}})
+    config = zoo.ZOO_DIR / NAME / "config.json"
+    meta = json.loads(config.read_text())
+    meta["model"]["iters"] = 5
+    meta["data"] = {"name": "random-bits", "description": "the first 100 items of the train split", "sha256": "old"}
+    meta["wall_time"], meta["hardware"] = "3.4 min", "CPU (x86_64), 1 thread(s), fp32, torch 2.13.0"
+    config.write_text(json.dumps(meta))
+    weights = (zoo.ZOO_DIR / NAME / "model.safetensors").read_bytes()
+    remeasured = {"iters": 7, "iters_note": "remeasured", "data": {"sha256": "new"},
+                  "eval": {"rho_wx": 0.5, "val": {"at": {"7": 0.25}, "data_sha256": current, "samples": 3},
+                           "test": {"at": {"7": 0.125}, "data_sha256": "t", "samples": 3}}}
+    seen = []
+    monkeypatch.setattr(zoo, "evaluate", lambda name, model_dir: seen.append(model_dir) or remeasured)
+    monkeypatch.setattr(zoo.card, "write", lambda directory: None)
+    assert zoo.remeasure(NAME) == zoo.ZOO_DIR / NAME
+    assert seen and not (seen[0] / "eval.json").exists()
+    new = json.loads(config.read_text())
+    assert new["model"]["iters"] == 7 and new["eval"] == remeasured["eval"] and new["iters_note"] == "remeasured"
+    assert new["wall_time"] == "3.4 min" and new["hardware"].startswith("CPU (x86_64), 1 thread(s)")
+    assert new["data"]["sha256"] == "old" and new["data"]["description"].endswith("as bundled before it was rewritten")
+    assert (zoo.ZOO_DIR / NAME / "model.safetensors").read_bytes() == weights
+    assert zoo.remeasure(NAME) is None and len(seen) == 1, "measured on the current split: nothing to do"
+    assert zoo.remeasure("prefix-sums-recall-outernorm") is None  # not bundled
