@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from loopzoo.train import metrics
 from loopzoo.train.recipe import decay_stages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def evaluations(run_dir: Path) -> tuple[list[dict], dict]:
     """The eval records of a run, in order, and its train.json."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [r for r in records if r.get("kind") == "eval" and "train_minutes" in r], \
+    return [r for r in metrics.read(run_dir) if r.get("kind") == "eval" and "train_minutes" in r], \
         json.loads((run_dir / "train.json").read_text())
 
 

@@ -288,15 +288,14 @@ def _train_grid():
 def grid_runs(task: str) -> list[dict[str, Any]]:
     """Every run of ``task``'s grid (finished, diverged or started): what it is, how training went."""
     import loopzoo
+    from loopzoo.train import metrics
 
     runs = []
     for d in sorted((GRID / task).glob("*/seed*/")):
         name, _, lr = d.parent.name.rpartition("@lr")
         state = _train_grid().status(d)
         losses, evals = [], []
-        metrics = d / "metrics.jsonl"
-        for line in metrics.read_text().splitlines() if metrics.is_file() else []:
-            record = json.loads(line)
+        for record in metrics.read(d):
             if record.get("kind") == "eval":
                 evals.append(record)
             elif "loss" in record:

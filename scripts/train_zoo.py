@@ -51,7 +51,7 @@ from loopzoo.data import load_split
 from loopzoo.evaluate import accuracy_curve, recall_spectral_radius
 from loopzoo.hardware import default_threads
 from loopzoo.hub import ZOO_DIR
-from loopzoo.train import TrainConfig, checkpoints, paper_recipe
+from loopzoo.train import TrainConfig, checkpoints, metrics, paper_recipe
 from loopzoo.train.trainer import Trainer, TrainingStopped
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -345,8 +345,7 @@ def replaces_bundle(result: dict, current: float | None) -> bool:
 
 
 def _steps(model_dir: Path) -> int:
-    lines = (model_dir / "metrics.jsonl").read_text().splitlines()
-    return max(json.loads(line).get("step", 0) for line in lines)
+    return max((record.get("step", 0) for record in metrics.read(model_dir)), default=0)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from ..evaluate import accuracy_curve, collate, recall_spectral_radius
 from ..hardware import use_bf16
 from ..model import LoopedTransformer, build
 from ..registry import augmentations
-from . import checkpoints
+from . import checkpoints, metrics
 from .distributed import Distributed
 from .recipe import TrainConfig, decay_stages, lr_factor
 
@@ -195,15 +195,13 @@ class Trainer:
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
         self.decays = decay_stages(meta)
-        metrics = self.run_dir / "metrics.jsonl"
-        if self.dist.is_main and metrics.exists():
-            kept = [line for line in metrics.read_text().splitlines() if json.loads(line).get("step", 0) <= self.step]
-            write_text_atomic(metrics, "".join(line + "\n" for line in kept))
+        if self.dist.is_main and (self.run_dir / metrics.FILE).exists():
+            kept = [record for record in metrics.read(self.run_dir) if record.get("step", 0) <= self.step]
+            write_text_atomic(self.run_dir / metrics.FILE, "".join(json.dumps(record) + "\n" for record in kept))
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.dist.is_main:
-            with open(self.run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            metrics.append(self.run_dir, record)
 
     # --- one step -----------------------------------------------------------------------
     def batch_for(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,40 @@
+"""``metrics.jsonl`` survives a kill in the middle of an append: readers and a resumed run go on."""
+import json
+
+from loopzoo.train import metrics
+from train_helpers import losses, make
+
+
+def test_records_come_back_in_order(tmp_path):
+    assert metrics.read(tmp_path) == []
+    metrics.append(tmp_path, {"step": 1, "loss": 2.0})
+    metrics.append(tmp_path, {"step": 2, "loss": 1.5})
+    assert metrics.read(tmp_path) == [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]
+    assert (tmp_path / metrics.FILE).read_text().count("\n") == 2
+
+
+def test_a_line_cut_short_is_dropped_and_the_next_record_starts_a_new_line(tmp_path):
+    metrics.append(tmp_path, {"step": 1, "loss": 2.0})
+    with open(tmp_path / metrics.FILE, "a") as f:
+        f.write('{"step": 2, "lo')  # a kill in the middle of the second append
+    assert metrics.read(tmp_path) == [{"step": 1, "loss": 2.0}]
+    metrics.append(tmp_path, {"step": 3, "loss": 1.0})
+    assert metrics.read(tmp_path) == [{"step": 1, "loss": 2.0}, {"step": 3, "loss": 1.0}]
+    lines = (tmp_path / metrics.FILE).read_text().splitlines()
+    assert lines[-1] == json.dumps({"step": 3, "loss": 1.0})
+
+
+def test_records_that_are_not_objects_are_skipped(tmp_path):
+    (tmp_path / metrics.FILE).write_text('[1, 2]\n{"step": 4}\n7\n')
+    assert metrics.read(tmp_path) == [{"step": 4}]
+
+
+def test_a_run_resumes_after_a_kill_cut_its_metrics_line(tmp_path):
+    make(tmp_path, max_steps=6).fit()
+    with open(tmp_path / metrics.FILE, "a") as f:
+        f.write('{"step": 7, "loss": 0.')
+    resumed = make(tmp_path, max_steps=8)
+    resumed.resume()
+    resumed.fit()
+    assert sorted(losses(tmp_path)) == list(range(1, 9))
+    assert all(json.loads(line) for line in (tmp_path / metrics.FILE).read_text().splitlines())
