@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.names:
         run_dir = args.runs / name
-        if not (run_dir / "metrics.jsonl").is_file():
+        if not (run_dir / metrics.FILE).is_file():
             raise SystemExit(f"{run_dir} has no metrics.jsonl; train it with scripts/train_zoo.py {name} --minutes M")
         evals, saved = evaluations(run_dir)
         if not evals:

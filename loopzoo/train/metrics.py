@@ -9,13 +9,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..checkpoint import write_text_atomic
+
 FILE = "metrics.jsonl"
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record) + "\n"
 
 
 def append(run_dir: str | Path, record: dict[str, Any]) -> None:
     """Add ``record`` as one line, starting a new line if a kill left the last one unfinished."""
     path = Path(run_dir) / FILE
-    line = (json.dumps(record) + "\n").encode()
+    line = _line(record).encode()
     with open(path, "a+b") as f:
         if f.seek(0, 2) > 0:
             f.seek(-1, 2)
@@ -38,3 +44,10 @@ def read(run_dir: str | Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def truncate(run_dir: str | Path, step: int) -> None:
+    """Keep only the records up to ``step`` (a run resumed from that step logs the rest again)."""
+    if (Path(run_dir) / FILE).is_file():
+        kept = [record for record in read(run_dir) if record.get("step", 0) <= step]
+        write_text_atomic(Path(run_dir) / FILE, "".join(_line(record) for record in kept))

@@ -195,9 +195,8 @@ class Trainer:
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
         self.decays = decay_stages(meta)
-        if self.dist.is_main and (self.run_dir / metrics.FILE).exists():
-            kept = [record for record in metrics.read(self.run_dir) if record.get("step", 0) <= self.step]
-            write_text_atomic(self.run_dir / metrics.FILE, "".join(json.dumps(record) + "\n" for record in kept))
+        if self.dist.is_main:
+            metrics.truncate(self.run_dir, self.step)
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.dist.is_main:

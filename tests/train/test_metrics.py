@@ -29,6 +29,17 @@ def test_records_that_are_not_objects_are_skipped(tmp_path):
     assert metrics.read(tmp_path) == [{"step": 4}]
 
 
+def test_truncate_keeps_the_records_up_to_a_step_and_drops_a_cut_line(tmp_path):
+    metrics.truncate(tmp_path, 3)
+    assert not (tmp_path / metrics.FILE).exists()
+    for step in (1, 2, 3, 4):
+        metrics.append(tmp_path, {"step": step})
+    with open(tmp_path / metrics.FILE, "a") as f:
+        f.write('{"step": 5')
+    metrics.truncate(tmp_path, 2)
+    assert (tmp_path / metrics.FILE).read_text() == '{"step": 1}\n{"step": 2}\n'
+
+
 def test_a_run_resumes_after_a_kill_cut_its_metrics_line(tmp_path):
     make(tmp_path, max_steps=6).fit()
     with open(tmp_path / metrics.FILE, "a") as f:
