@@ -215,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             folder = run_dir(args.task, variant, args.seeds[0]).parent
             print(f"{variant.label:45s} {variant.claims:22s} {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder}")
         return 0
+    torch.set_num_threads(args.threads)  # bundling evaluates: it honours --threads like training
     if args.bundle:
         bundle(args.task, grid, recipe_lr)
         return 0
     if not args.status:
-        torch.set_num_threads(args.threads)
         for seed in args.seeds:
             for variant in grid:
                 state = train_one(args.task, variant, seed, epochs, progress=not args.quiet)
