@@ -32,9 +32,19 @@ def decay_starts(run_dir: Path) -> list[int]:
     return decay_stages(json.loads((newest[-1] / "trainer.json").read_text()))
 
 
+def training_minutes(record: dict) -> float:
+    """Minutes spent training up to an eval record: its wall minutes less earlier evaluations, where the
+    run recorded them (runs before ``eval_minutes`` existed: wall minutes, evaluations included)."""
+    return record["train_minutes"] - record.get("eval_minutes", 0.0)
+
+
+def excludes_evaluation(evals: list[dict]) -> bool:
+    return all("eval_minutes" in r for r in evals)
+
+
 def minutes_at(evals: list[dict], step: int) -> float | None:
     """Training minutes at ``step``, interpolated between the evaluations around it (None past the last)."""
-    points = [(r["step"], r["train_minutes"]) for r in evals]
+    points = [(r["step"], training_minutes(r)) for r in evals]
     for (s0, m0), (s1, m1) in zip(points, points[1:]):
         if s0 <= step <= s1:
             return m0 if s1 == s0 else m0 + (m1 - m0) * (step - s0) / (s1 - s0)
@@ -43,7 +53,7 @@ def minutes_at(evals: list[dict], step: int) -> float | None:
 
 def table(evals: list[dict], horizon: int) -> str:
     head = f"| minutes | steps | val @30 | val @{horizon} | hard @30 | hard @{horizon} |\n|---|---|---|---|---|---|\n"
-    rows = [f"| {r['train_minutes']:.0f} | {r['step']:,} | {r['val']['at']['30']:.1%} | {r['val']['at'][str(horizon)]:.1%} "
+    rows = [f"| {training_minutes(r):.0f} | {r['step']:,} | {r['val']['at']['30']:.1%} | {r['val']['at'][str(horizon)]:.1%} "
             f"| {r['test']['at']['30']:.1%} | {r['test']['at'][str(horizon)]:.1%} |" for r in evals]
     return head + "\n".join(rows)
 
@@ -55,7 +65,7 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    minutes = [r["train_minutes"] for r in evals]
+    minutes = [training_minutes(r) for r in evals]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for split, label, color in (("val", "val", "tab:blue"), ("test", "hard", "tab:red")):
         for iters, style in ((horizon, "-"), (30, ":")):
@@ -65,7 +75,8 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float |
         if at is not None:
             ax.axvline(at, color="grey", linewidth=0.8)
             ax.text(at, 99, f" lr x{factor ** stage:g}", color="grey", fontsize=8, va="top")
-    ax.set(xlabel="training minutes (CPU)", ylabel="exact match (%)", ylim=(0, 100), title=name)
+    xlabel = "training minutes (CPU, evaluations excluded)" if excludes_evaluation(evals) else "training minutes (CPU)"
+    ax.set(xlabel=xlabel, ylabel="exact match (%)", ylim=(0, 100), title=name)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -92,7 +103,8 @@ def main() -> None:
         samples = {s: evals[-1][s]["samples"] for s in ("val", "test")}
         plot(name, evals, horizon, decay_minutes, samples, args.out / f"{name}.png",
              factor=saved["train"].get("decay_factor", 0.1))
-        print(f"### {name} ({samples['val']} val / {samples['test']} hard puzzles per evaluation)\n")
+        clock = "evaluations excluded" if excludes_evaluation(evals) else "wall time, evaluations included"
+        print(f"### {name} ({samples['val']} val / {samples['test']} hard items per evaluation; minutes: {clock})\n")
         print(table(evals, horizon) + "\n")
         print(f"plot: {(args.out / f'{name}.png').relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}\n")
 

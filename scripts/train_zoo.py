@@ -19,11 +19,15 @@ Two ways to say how long to train:
   full rate (a restart, as in cosine restarts), or ``--decay-again`` starts a further stage (x0.01
   after x0.1) for a run that went flat at its first decay.
 * no ``--minutes``: the fixed-step CPU-scale recipe of the name, trained to its end once.
+  ``--curve-every E`` reruns a bundled fixed-step checkpoint's own recipe (from its card) with an
+  evaluation every E epochs at the card's recommended iterations, for its learning curve, and says
+  whether the rerun trained the bundled weights again.
 
     python scripts/train_zoo.py sudoku-internal-recall-outernorm --minutes 120
     python scripts/train_zoo.py                      # every name below, in order (fixed-step recipes)
     python scripts/train_zoo.py --bundle-only        # re-evaluate and re-bundle finished runs
     python scripts/train_zoo.py chess-recall-outernorm --remeasure   # a card measured before the data were rewritten
+    python scripts/train_zoo.py prefix-sums-internal-recall-outernorm --curve-every 3 --no-bundle
 
 A wider try of a timed name (``--width 256``, heads of 32 channels unless ``--heads``) trains in its
 own folder, ``runs/<name>.w256/``, continues there like any timed run, and replaces the bundled
@@ -35,6 +39,7 @@ checkpoint only if it beats it on val exact match at the recommended iterations:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import platform
@@ -159,20 +164,62 @@ def finished(name: str, width: int | None = None) -> Path | None:
     return None
 
 
-def train(name: str, progress: bool) -> Path:
+def curve_configs(name: str, every: int) -> tuple[loopzoo.ModelConfig, TrainConfig]:
+    """The model and training configs recorded in ``name``'s bundled card, evaluating every ``every``
+    epochs at the card's recommended iterations (on as many items per split as the card's hard split):
+    a rerun of a fixed-step checkpoint that draws its learning curve. Training is seeded per step and
+    evaluation draws no random numbers, so the rerun trains the same weights where the code and the
+    kernels are the same; :func:`compare_weights` says whether they are."""
+    config_file = ZOO_DIR / name / checkpoint.CONFIG_FILE
+    if not config_file.is_file():
+        raise SystemExit(f"{name} is not bundled: --curve-every reruns a bundled checkpoint's recipe")
+    meta = json.loads(config_file.read_text())
+    saved = TrainConfig.from_dict(meta["train"])
+    if saved.decay_epoch is None:
+        raise SystemExit(f"{name} was trained by a timed run (--minutes), whose metrics hold its curve already; "
+                         f"plot it with scripts/plot_curves.py {name}")
+    if every > saved.epochs:
+        raise SystemExit(f"--curve-every {every} is more than the run's {saved.epochs} epochs")
+    model_config = loopzoo.ModelConfig.from_dict(meta["model"])
+    # the precision the run trained in: recorded since the trainer had --precision; before, it
+    # autocast on CUDA only, so a checkpoint trained on a CPU then was trained in fp32
+    precision = meta.get("precision") or ("fp32" if meta.get("hardware", "").startswith("CPU") else saved.precision)
+    config = dataclasses.replace(saved, eval_every=every, eval_iters=model_config.iters, precision=precision,
+                                 eval_samples=EVAL[model_config.task]["test"])
+    return model_config, config
+
+
+def compare_weights(name: str, run_dir: Path) -> float:
+    """Largest absolute difference between the weights trained in ``run_dir`` and ``name``'s bundled ones."""
+    from safetensors.torch import load_file
+
+    ours, bundled = (load_file(d / checkpoint.WEIGHTS_FILE) for d in (run_dir, ZOO_DIR / name))
+    if ours.keys() != bundled.keys() or any(ours[k].shape != bundled[k].shape for k in ours):
+        return math.inf
+    return max(float((ours[k].float() - bundled[k].float()).abs().max()) for k in ours)
+
+
+def train(name: str, progress: bool, curve_every: int | None = None) -> Path:
     run_dir = RUNS / name
     if (run_dir / checkpoint.WEIGHTS_FILE).is_file():
         print(f"{name}: trained already ({run_dir})")
         return run_dir
-    recipe = recipe_for(name)
-    model_config = loopzoo.config_for(name, **recipe["model"])
-    config = paper_recipe(model_config.task, eval_every=10_000, eval_samples=100, eval_iters=30,
-                          checkpoint_every=100, **recipe["train"])
+    if curve_every is None:
+        recipe = recipe_for(name)
+        model_config = loopzoo.config_for(name, **recipe["model"])
+        config = paper_recipe(model_config.task, eval_every=10_000, eval_samples=100, eval_iters=30,
+                              checkpoint_every=100, **recipe["train"])
+    else:
+        model_config, config = curve_configs(name, curve_every)
     trainer = Trainer(model_config, config, run_dir, progress=progress)
     if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
         trainer.resume()
         print(f"{name}: resuming at step {trainer.step}")
     summary = trainer.fit()
+    if curve_every is not None:
+        diff = compare_weights(name, run_dir)
+        print(f"{name}: weights {'identical to' if diff == 0 else f'differ (max |diff| {diff:.3g}) from'} "
+              f"the bundled checkpoint's")
     print(f"{name}: trained {summary['steps']} steps in {summary['seconds']} s")
     return run_dir
 
@@ -371,6 +418,10 @@ def main() -> None:
     parser.add_argument("--remeasure", action="store_true",
                         help="no training: measure bundled checkpoints whose cards predate the current bundled "
                              "data again, and rewrite their cards (weights and training record kept)")
+    parser.add_argument("--curve-every", type=int, metavar="EPOCHS",
+                        help="no --minutes: rerun a bundled fixed-step checkpoint's recipe (from its card) into "
+                             "runs/NAME, evaluating every EPOCHS epochs at the card's recommended iterations, for "
+                             "its learning curve (scripts/plot_curves.py NAME); says whether the weights match")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     if args.minutes is not None and not args.minutes > 0:
@@ -389,8 +440,12 @@ def main() -> None:
         parser.error(f"--width {args.width} is not divisible by {heads_for(args.width, args.heads)} heads")
     if args.decay_again and (args.minutes is None or args.new_cycle):
         parser.error("--decay-again needs --minutes and cannot go with --new-cycle")
-    if args.no_bundle and args.minutes is None:
-        parser.error("--no-bundle needs --minutes")
+    if args.no_bundle and args.minutes is None and args.curve_every is None:
+        parser.error("--no-bundle needs --minutes or --curve-every")
+    if args.curve_every is not None and (args.minutes is not None or args.bundle_only or args.remeasure):
+        parser.error("--curve-every reruns a fixed-step recipe: it cannot go with --minutes, --bundle-only or --remeasure")
+    if args.curve_every is not None and args.curve_every < 1:
+        parser.error(f"--curve-every must be a positive number of epochs, got {args.curve_every}")
     if args.remeasure and (args.minutes is not None or args.bundle_only or args.width is not None):
         parser.error("--remeasure trains nothing: it cannot go with --minutes, --bundle-only or --width")
     torch.set_num_threads(args.threads)
@@ -412,7 +467,9 @@ def main() -> None:
             if args.no_bundle:
                 continue
         else:
-            model_dir = train(name, progress=not args.quiet)
+            model_dir = train(name, progress=not args.quiet, curve_every=args.curve_every)
+            if args.no_bundle:
+                continue
         result = evaluate(name, model_dir)
         if model_dir.name == "best":  # a timed run's best (flagship or tagged) replaces only a worse bundle
             current = bundled_val(name, result["eval"]["val"].get("data_sha256"))

@@ -1,4 +1,4 @@
-"""scripts/plot_curves.py: where the decay lines go on a learning curve."""
+"""scripts/plot_curves.py: where the decay lines go on a learning curve, and what its minutes count."""
 import json
 
 import pytest
@@ -26,3 +26,14 @@ def test_every_decay_stage_of_the_newest_checkpoint_is_found(tmp_path, meta, sta
         (folder / "trainer.json").write_text(json.dumps(written))
     with script_module("plot_curves") as mod:
         assert mod.decay_starts(tmp_path) == starts
+
+
+def test_minutes_leave_out_the_evaluations_where_the_run_recorded_them():
+    evals = [{"step": 100, "train_minutes": 10.0, "eval_minutes": 0.0},
+             {"step": 200, "train_minutes": 25.0, "eval_minutes": 5.0}]
+    with script_module("plot_curves") as mod:
+        assert [mod.training_minutes(r) for r in evals] == [10.0, 20.0]
+        assert mod.minutes_at(evals, 150) == pytest.approx(15.0)
+        assert mod.excludes_evaluation(evals)
+        assert not mod.excludes_evaluation(evals + EVALS[:1])  # an older run's records: wall minutes
+        assert mod.training_minutes(EVALS[1]) == 30.0

@@ -113,6 +113,8 @@ def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_sp
     (["--minutes", "1", "--decay-again", "--new-cycle"], "cannot go with --new-cycle"),
     (["--remeasure", "--minutes", "1"], "--remeasure trains nothing"),
     (["--remeasure", "--bundle-only"], "--remeasure trains nothing"),
+    (["--curve-every", "3", "--minutes", "1"], "--curve-every reruns a fixed-step recipe"),
+    (["--curve-every", "0"], "positive number of epochs"),
 ])
 def test_bad_width_options_are_refused_before_any_work(args, message):
     out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],
@@ -150,3 +152,52 @@ def test_remeasure_rewrites_a_card_measured_on_older_data_and_keeps_the_training
     assert (zoo.ZOO_DIR / NAME / "model.safetensors").read_bytes() == weights
     assert zoo.remeasure(NAME) is None and len(seen) == 1, "measured on the current split: nothing to do"
     assert zoo.remeasure("prefix-sums-recall-outernorm") is None  # not bundled
+
+
+def _bundle_fixed_step(zoo, epochs: int = 2):
+    """A tiny fixed-step checkpoint bundled in the test zoo, as train_zoo's fixed-step path leaves one."""
+    import loopzoo
+    from loopzoo.train import TrainConfig
+    from loopzoo.train.trainer import Trainer
+
+    config = TrainConfig(epochs=epochs, batch_size=50, lr=3e-3, warmup_epochs=1.0, train_size=100, max_iters=2,
+                         eval_iters=2, eval_samples=4, eval_every=100, checkpoint_every=100, precision="fp32")
+    Trainer(loopzoo.config_for(NAME, width=16, heads=2, iters=3), config, zoo.ZOO_DIR / NAME, progress=False).fit()
+
+
+def test_a_curve_rerun_evaluates_every_few_epochs_at_the_cards_iterations_and_trains_the_same_weights(zoo):
+    _bundle_fixed_step(zoo, epochs=2)
+    model_config, config = zoo.curve_configs(NAME, 1)
+    assert (config.eval_every, config.eval_iters, config.eval_samples) == (1, 3, zoo.EVAL["prefix-sums"]["test"])
+    assert (model_config.width, config.epochs, config.lr) == (16, 2, 3e-3)
+    run = zoo.train(NAME, progress=False, curve_every=1)
+    evals = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
+    assert [r["step"] for r in evals] == [2, 4]  # after epoch 1, and at the end
+    assert all("3" in r["test"]["at"] and "eval_minutes" in r for r in evals)
+    assert zoo.compare_weights(NAME, run) == 0.0  # evaluation draws nothing from the training stream
+
+
+def test_a_curve_rerun_is_refused_for_timed_or_unbundled_names_and_too_few_epochs(zoo):
+    with pytest.raises(SystemExit, match="is not bundled"):
+        zoo.curve_configs(NAME, 1)
+    _bundle_fixed_step(zoo, epochs=2)
+    with pytest.raises(SystemExit, match="more than the run's 2 epochs"):
+        zoo.curve_configs(NAME, 3)
+    config = zoo.ZOO_DIR / NAME / "config.json"
+    meta = json.loads(config.read_text())
+    meta["train"]["decay_epoch"] = None  # as a timed run records it
+    config.write_text(json.dumps(meta))
+    with pytest.raises(SystemExit, match="timed run"):
+        zoo.curve_configs(NAME, 1)
+
+
+def test_a_curve_rerun_trains_in_the_precision_the_checkpoint_was_trained_in(zoo):
+    _bundle_fixed_step(zoo, epochs=1)
+    config = zoo.ZOO_DIR / NAME / "config.json"
+    meta = json.loads(config.read_text())
+    assert meta["precision"] == "fp32" and zoo.curve_configs(NAME, 1)[1].precision == "fp32"
+    del meta["precision"]  # a card from before the trainer recorded it, when bf16 meant autocast on CUDA only
+    meta["train"] = {k: v for k, v in meta["train"].items() if k != "precision"} | {"bf16": True}
+    for hardware, precision in (("CPU (x86_64), 1 thread, torch 2.13.0+cpu", "fp32"), ("GPU", "auto")):
+        config.write_text(json.dumps({**meta, "hardware": hardware}))
+        assert zoo.curve_configs(NAME, 1)[1].precision == precision

@@ -144,6 +144,7 @@ class Trainer:
         self.decays: list[int] = []  # steps at which explicitly started decay stages began, in order
         self._epoch_indices: tuple[int, list[int]] = (-1, [])  # this rank's sample order for one epoch
         self.seconds_before = 0.0  # training wall time of earlier processes of this run (resume)
+        self.eval_seconds = 0.0  # of that wall time, the part spent in evaluations (earlier processes included)
         self._started = time.perf_counter()
         self.progress = progress
         self.losses: list[float] = []  # per step, this process's loss
@@ -151,7 +152,8 @@ class Trainer:
     # --- state --------------------------------------------------------------------------
     def _extra(self) -> dict[str, Any]:
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
-                "train_seconds": round(self.train_seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
+                "train_seconds": round(self.train_seconds, 1),
+                "eval_seconds": round(self.eval_seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
                 "decays": list(self.decays),
                 "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
 
@@ -194,6 +196,7 @@ class Trainer:
         meta = checkpoints.load_latest(self.run_dir, self.model, self.optimizer)
         self.step = int(meta["step"])
         self.seconds_before = float(meta.get("train_seconds", 0.0))
+        self.eval_seconds = float(meta.get("eval_seconds", 0.0))
         self.decays = decay_stages(meta)
         if self.dist.is_main:
             metrics.truncate(self.run_dir, self.step)
@@ -265,13 +268,18 @@ class Trainer:
         pending.clear()
 
     def evaluate(self, step: int) -> dict[str, Any]:
+        """Exact match on val and test up to ``eval_iters``, logged with the run's wall minutes so far
+        (``train_minutes``) and the part of them spent in earlier evaluations (``eval_minutes``)."""
+        started = time.perf_counter()
         record: dict[str, Any] = {"step": step, "kind": "eval", "train_minutes": round(self.train_seconds / 60, 2),
+                                  "eval_minutes": round(self.eval_seconds / 60, 2),
                                   "rho_wx": recall_spectral_radius(self.model)}
         for split in ("val", "test"):
             curve = accuracy_curve(self.model, self.datasets[split], self.config.eval_iters,
                                    limit=self.config.eval_samples, autocast=self.autocast)
             record[split] = curve.summary(points=(1, 10, 30, 100, 300, 500, self.config.eval_iters))
         self._log(record)
+        self.eval_seconds += time.perf_counter() - started
         return record
 
     def fit(self) -> dict[str, Any]:

@@ -234,6 +234,20 @@ def test_fit_for_trains_for_a_time_decays_and_keeps_the_best_model(tmp_path):
     assert resumed.step == summary["steps"] and resumed.decay_from == summary["decay_from"]
 
 
+def test_evaluation_time_is_recorded_apart_and_survives_a_resume(tmp_path):
+    trainer = make(tmp_path, epochs=3, eval_every=1, checkpoint_every=1)
+    trainer.fit()
+    evals = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
+    assert [r["step"] for r in evals] == [4, 8, 12]
+    assert evals[0]["eval_minutes"] == 0.0  # only evaluations before this one count
+    spent = [r["eval_minutes"] for r in evals]
+    assert spent == sorted(spent) and all(r["eval_minutes"] <= r["train_minutes"] for r in evals)
+    assert trainer.eval_seconds > 0
+    resumed = make(tmp_path, epochs=3, eval_every=1, checkpoint_every=1)
+    resumed.resume()
+    assert resumed.eval_seconds == pytest.approx(trainer.eval_seconds, abs=0.06)
+
+
 def test_thread_default_follows_omp_num_threads(monkeypatch):
     from loopzoo.hardware import default_threads, use_bf16
 
