@@ -153,7 +153,7 @@ class Trainer:
     def _extra(self) -> dict[str, Any]:
         return {"train": self.config.to_dict(), "world_size": self.dist.world, "steps": self.step,
                 "train_seconds": round(self.train_seconds, 1),
-                "eval_seconds": round(self.eval_seconds, 1), "device": str(self.device), "decay_from": self.decay_from,
+                "eval_seconds": round(self.eval_seconds, 3), "device": str(self.device), "decay_from": self.decay_from,
                 "decays": list(self.decays),
                 "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
 
