@@ -21,7 +21,7 @@ Two ways to say how long to train:
 * no ``--minutes``: the fixed-step CPU-scale recipe of the name, trained to its end once.
   ``--curve-every E`` reruns a bundled fixed-step checkpoint's own recipe (from its card) with an
   evaluation every E epochs at the card's recommended iterations, for its learning curve, and says
-  whether the rerun trained the bundled weights again.
+  whether the rerun trained the bundled weights again (in `runs/<name>.rerun/`, never bundled).
 
     python scripts/train_zoo.py sudoku-internal-recall-outernorm --minutes 120
     python scripts/train_zoo.py                      # every name below, in order (fixed-step recipes)
@@ -200,7 +200,7 @@ def compare_weights(name: str, run_dir: Path) -> float:
 
 
 def train(name: str, progress: bool, curve_every: int | None = None) -> Path:
-    run_dir = RUNS / name
+    run_dir = RUNS / (f"{name}.rerun" if curve_every is not None else name)  # a rerun never passes for the run
     if (run_dir / checkpoint.WEIGHTS_FILE).is_file():
         print(f"{name}: trained already ({run_dir})")
         return run_dir
@@ -420,8 +420,8 @@ def main() -> None:
                              "data again, and rewrite their cards (weights and training record kept)")
     parser.add_argument("--curve-every", type=int, metavar="EPOCHS",
                         help="no --minutes: rerun a bundled fixed-step checkpoint's recipe (from its card) into "
-                             "runs/NAME, evaluating every EPOCHS epochs at the card's recommended iterations, for "
-                             "its learning curve (scripts/plot_curves.py NAME); says whether the weights match")
+                             "runs/NAME.rerun (never bundled), evaluating every EPOCHS epochs at the card's recommended iterations, for "
+                             "its learning curve (scripts/plot_curves.py NAME.rerun); says whether the weights match")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     if args.minutes is not None and not args.minutes > 0:
@@ -468,7 +468,7 @@ def main() -> None:
                 continue
         else:
             model_dir = train(name, progress=not args.quiet, curve_every=args.curve_every)
-            if args.no_bundle:
+            if args.no_bundle or args.curve_every is not None:  # a rerun draws a curve; it replaces no bundle
                 continue
         result = evaluate(name, model_dir)
         if model_dir.name == "best":  # a timed run's best (flagship or tagged) replaces only a worse bundle
