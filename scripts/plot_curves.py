@@ -52,9 +52,14 @@ def minutes_at(evals: list[dict], step: int) -> float | None:
 
 
 def table(evals: list[dict], horizon: int) -> str:
-    head = f"| minutes | steps | val @30 | val @{horizon} | hard @30 | hard @{horizon} |\n|---|---|---|---|---|---|\n"
+    """Markdown: per evaluation, val and hard at 30 iterations and at ``horizon``; the probe at ``horizon``
+    where the run scored one (it chooses the best model among those tied on val)."""
+    probe = all("probe" in r for r in evals)
+    head = (f"| minutes | steps | val @30 | val @{horizon} | hard @30 | hard @{horizon} |"
+            + (f" probe @{horizon} |" if probe else "") + "\n|---|---|---|---|---|---|" + ("---|" if probe else "") + "\n")
     rows = [f"| {training_minutes(r):.0f} | {r['step']:,} | {r['val']['at']['30']:.1%} | {r['val']['at'][str(horizon)]:.1%} "
-            f"| {r['test']['at']['30']:.1%} | {r['test']['at'][str(horizon)]:.1%} |" for r in evals]
+            f"| {r['test']['at']['30']:.1%} | {r['test']['at'][str(horizon)]:.1%} |"
+            + (f" {r['probe']['at'][str(horizon)]:.1%} |" if probe else "") for r in evals]
     return head + "\n".join(rows)
 
 
@@ -71,6 +76,9 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float |
         for iters, style in ((horizon, "-"), (30, ":")):
             ax.plot(minutes, [100 * r[split]["at"][str(iters)] for r in evals], style, color=color, marker="o",
                     markersize=3, label=f"{label} ({samples[split]}) @ {iters} iters")
+    if all("probe" in r for r in evals):
+        ax.plot(minutes, [100 * r["probe"]["at"][str(horizon)] for r in evals], "--", color="tab:green", marker="x",
+                markersize=3, label=f"probe ({evals[-1]['probe']['samples']}, held out) @ {horizon} iters")
     for stage, at in enumerate(decay_minutes, start=1):
         if at is not None:
             ax.axvline(at, color="grey", linewidth=0.8)

@@ -85,8 +85,12 @@ TIMED_RECIPES = {
         epochs=100_000, batch_size=64, lr=1e-3, warmup_epochs=1.0, decay_epoch=None, eval_iters=120)),
     "chess": dict(model=dict(width=128, heads=4), train=dict(
         epochs=100_000, batch_size=64, lr=1e-3, warmup_epochs=1.0, decay_epoch=None, eval_iters=100)),
+    # prefix sums: val (32 bits) saturates long before 512 bits extrapolate, so every evaluation
+    # runs 500 iterations and also scores held-out 512-bit strings (seed 1, not the test split),
+    # which choose the best model where val ties; 100 strings a split keep an evaluation cheap
     "prefix-sums": dict(model=dict(width=64, heads=4), train=dict(
-        epochs=100_000, batch_size=100, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=60)),
+        epochs=100_000, batch_size=100, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=500,
+        eval_samples=100, probe=dict(split="test", seed=1))),
 }
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
@@ -132,8 +136,8 @@ def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: 
                              f"continue it with --width {model_config.width} --heads {model_config.heads}")
     else:
         model_config = loopzoo.config_for(name, **model_overrides)
-        config = paper_recipe(model_config.task, eval_every=10_000, eval_samples=500, checkpoint_every=200,
-                              **recipe["train"])
+        config = paper_recipe(model_config.task, **{"eval_every": 10_000, "eval_samples": 500, "checkpoint_every": 200,
+                                                    **recipe["train"]})
     trainer = Trainer(model_config, config, run_dir, progress=progress)
     if checkpoints.available(run_dir):
         trainer.resume()
@@ -224,16 +228,18 @@ def train(name: str, progress: bool, curve_every: int | None = None) -> Path:
     return run_dir
 
 
-def prefix_sums_iters(model, sizes: dict) -> tuple[int, str]:
+def prefix_sums_iters(model, sizes: dict) -> tuple[int, str, dict]:
     """Iterations for 512-bit inputs: the first iteration at which held-out 512-bit strings (seed 1,
     not the test split) reach their best accuracy, plus a 25% margin (answers settle about one
-    position per iteration, and a small probe underestimates the slowest strings)."""
+    position per iteration, and a small probe underestimates the slowest strings); the note that
+    says so; and the probe's best accuracy and size."""
     probe = load_split("prefix-sums", "test", seed=1, n=sizes["probe"])
     curve = accuracy_curve(model, probe, sizes["probe_max"], progress=True)
     first = int(next(i for i, a in enumerate(curve.accuracy) if a >= curve.best)) + 1
     iters = int(math.ceil(1.25 * first / 10) * 10)
     return iters, (f"{curve.samples} held-out 512-bit strings (seed 1) first reach their best accuracy "
-                   f"({curve.best:.1%}) at iteration {first}; plus a 25% margin")
+                   f"({curve.best:.1%}) at iteration {first}; plus a 25% margin"), \
+        {"best": curve.best, "samples": curve.samples, "first_best_iter": first}
 
 
 def evaluate(name: str, model_dir: Path) -> dict:
@@ -244,9 +250,9 @@ def evaluate(name: str, model_dir: Path) -> dict:
     task = model.config.task
     sizes = EVAL[task]
     t0 = time.perf_counter()
-    curves = {}
+    curves, probe = {}, None
     if task == "prefix-sums":
-        iters, note = prefix_sums_iters(model, sizes)
+        iters, note, probe = prefix_sums_iters(model, sizes)
     else:  # grids: the best iteration on the val split (exact match, then the share of positions right)
         val = curves["val"] = accuracy_curve(model, load_split(task, "val", n=sizes["val"]), 500, progress=True)
         iters = max(range(len(val.accuracy)), key=lambda t: (val.accuracy[t], val.partial[t])) + 1
@@ -256,6 +262,8 @@ def evaluate(name: str, model_dir: Path) -> dict:
     labels = {"prefix-sums": ("val (32 bits)", "hard (512 bits)"), "sudoku": ("val (easier 80%)", "hard (top 20% rating)"),
               "chess": ("val (easy)", "hard (harder rating)")}[task]
     result = {"iters": iters, "iters_note": note, "eval": {"rho_wx": recall_spectral_radius(model)}}
+    if probe is not None:
+        result["probe"] = probe
     for split, label in zip(("val", "test"), labels):
         data = load_split(task, split, n=sizes[split])
         curve = curves.get(split) or accuracy_curve(model, data, horizon, progress=True)
@@ -313,6 +321,8 @@ def bundle(name: str, model_dir: Path, result: dict) -> Path:
                             f"thread(s) in {precision} at width {meta['model']['width']} (the paper: width 256, 100 "
                             "epochs of 40,000 examples on a GPU); the accuracies below are what this budget reached."))
     meta.pop("final_eval", None)
+    if "probe" in result:
+        meta["probe"] = result["probe"]
     return install(name, tmp, meta)
 
 
@@ -353,6 +363,8 @@ def remeasure(name: str) -> Path | None:
         (tmp / "eval.json").unlink(missing_ok=True)
     meta["model"]["iters"] = result["iters"]
     meta.update(eval=result["eval"], iters_note=result["iters_note"])
+    if "probe" in result:
+        meta["probe"] = result["probe"]
     if result["data"]["sha256"] != meta["data"]["sha256"]:
         described = meta["data"]["description"]
         if "before it was rewritten" not in described:
@@ -386,9 +398,33 @@ def bundled_val(name: str, val_sha256: str | None = None) -> float | None:
     return float(accuracy_curve(model, data, iters).at(iters))
 
 
-def replaces_bundle(result: dict, current: float | None) -> bool:
-    """Whether an evaluated model (``evaluate``'s result) beats the bundled one's val exact match ``current``."""
-    return current is None or val_exact(result) > current
+def score(result: dict) -> tuple[float, float, int]:
+    """How a model compares with another of its name (``evaluate``'s result or a bundled card): val
+    exact match at the recommended iterations; on a tie, the held-out probe's best accuracy (prefix
+    sums: 512-bit strings, where 32-bit val saturates); then fewer recommended iterations (the same
+    answers for less compute)."""
+    return val_exact(result), float(result.get("probe", {}).get("best", 0.0)), -int(result["iters"])
+
+
+def bundled_score(name: str, val_sha256: str | None = None) -> tuple[float, float, int] | None:
+    """:func:`score` of ``name``'s bundled checkpoint (None: none bundled), its val exact match as
+    :func:`bundled_val` gives it; a prefix-sums card from before probes were recorded has its probe
+    measured."""
+    val = bundled_val(name, val_sha256)
+    if val is None:
+        return None
+    meta = json.loads((ZOO_DIR / name / checkpoint.CONFIG_FILE).read_text())
+    probe = meta.get("probe")
+    if probe is None and meta["model"]["task"] == "prefix-sums":
+        print(f"{name}: the bundled card records no probe accuracy; measuring it")
+        probe = prefix_sums_iters(loopzoo.load(ZOO_DIR / name), EVAL["prefix-sums"])[2]
+    iters = meta["model"]["iters"]
+    return score({"eval": {"val": {"at": {str(iters): val}}}, "iters": iters, "probe": probe or {}})
+
+
+def replaces_bundle(result: dict, current: tuple[float, float, int] | None) -> bool:
+    """Whether an evaluated model (``evaluate``'s result) beats the bundled one's :func:`score` ``current``."""
+    return current is None or score(result) > current
 
 
 def _steps(model_dir: Path) -> int:
@@ -472,10 +508,10 @@ def main() -> None:
                 continue
         result = evaluate(name, model_dir)
         if model_dir.name == "best":  # a timed run's best (flagship or tagged) replaces only a worse bundle
-            current = bundled_val(name, result["eval"]["val"].get("data_sha256"))
+            current = bundled_score(name, result["eval"]["val"].get("data_sha256"))
             if not replaces_bundle(result, current):
-                print(f"{name}: {model_dir} does not beat the bundled checkpoint on val "
-                      f"({val_exact(result):.1%} against {current:.1%}); bundle kept")
+                print(f"{name}: {model_dir} does not beat the bundled checkpoint (val exact, probe, -iterations: "
+                      f"{score(result)} against {current}); bundle kept")
                 continue
         bundle(name, model_dir, result)
 

@@ -37,3 +37,21 @@ def test_minutes_leave_out_the_evaluations_where_the_run_recorded_them():
         assert mod.excludes_evaluation(evals)
         assert not mod.excludes_evaluation(evals + EVALS[:1])  # an older run's records: wall minutes
         assert mod.training_minutes(EVALS[1]) == 30.0
+
+
+def _record(step: float, val: float, hard: float, probe: float | None = None) -> dict:
+    split = lambda p: {"samples": 100, "at": {"30": 0.0, "500": p}}  # noqa: E731
+    record = {"step": step, "train_minutes": step / 100, "eval_minutes": 0.0, "val": split(val), "test": split(hard)}
+    if probe is not None:
+        record["probe"] = split(probe)
+    return record
+
+
+def test_the_table_shows_the_probe_column_only_for_runs_that_scored_one():
+    with script_module("plot_curves") as mod:
+        probed = mod.table([_record(100, 1.0, 0.5, probe=0.25), _record(200, 1.0, 0.75, probe=1.0)], 500)
+        plain = mod.table([_record(100, 1.0, 0.5)], 500)
+    head, rule, first, second = probed.splitlines()
+    assert head.endswith("| probe @500 |") and rule.count("---") == 7
+    assert first.endswith("| 50.0% | 25.0% |") and second.endswith("| 75.0% | 100.0% |")
+    assert "probe" not in plain and plain.splitlines()[1].count("---") == 6

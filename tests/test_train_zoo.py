@@ -61,20 +61,45 @@ def test_decay_again_starts_a_second_stage_only_on_a_decayed_run(zoo):
     assert lrs[-1] == pytest.approx(0.01 * 3e-4) and max(lrs) <= 0.1 * 3e-4 * (1 + 1e-9)
 
 
-def _result(val: float, iters: int = 7, sha: str | None = None) -> dict:
-    return {"iters": iters, "eval": {"val": {"at": {str(iters): val}, "data_sha256": sha}}}
+def _result(val: float, iters: int = 7, sha: str | None = None, probe: float | None = None) -> dict:
+    result = {"iters": iters, "eval": {"val": {"at": {str(iters): val}, "data_sha256": sha}}}
+    if probe is not None:
+        result["probe"] = {"best": probe, "samples": 50}
+    return result
 
 
 def test_a_tagged_model_replaces_the_bundle_only_when_better_on_val(zoo):
-    assert zoo.bundled_val(NAME) is None
+    assert zoo.bundled_score(NAME) is None
     assert zoo.replaces_bundle(_result(0.1), None)  # nothing bundled yet
     bundled = zoo.ZOO_DIR / NAME
     bundled.mkdir(parents=True)
-    (bundled / "config.json").write_text(json.dumps({"model": {"iters": 40}, **_result(0.5, 40)}))
-    assert zoo.bundled_val(NAME) == 0.5
-    assert zoo.replaces_bundle(_result(0.6), 0.5)
-    assert not zoo.replaces_bundle(_result(0.5), 0.5)
-    assert not zoo.replaces_bundle(_result(0.4), 0.5)
+    (bundled / "config.json").write_text(json.dumps(
+        {"model": {"iters": 40, "task": "prefix-sums"}, **_result(0.5, 40, probe=0.8)}))
+    current = zoo.bundled_score(NAME)
+    assert current == (0.5, 0.8, -40)
+    assert zoo.replaces_bundle(_result(0.6, 400, probe=0.0), current)  # val first
+    assert not zoo.replaces_bundle(_result(0.4, 4, probe=1.0), current)
+    # a tie on val: the held-out probe decides, then fewer iterations
+    assert zoo.replaces_bundle(_result(0.5, 400, probe=0.9), current)
+    assert not zoo.replaces_bundle(_result(0.5, 4, probe=0.7), current)
+    assert zoo.replaces_bundle(_result(0.5, 30, probe=0.8), current)
+    assert not zoo.replaces_bundle(_result(0.5, 40, probe=0.8), current)  # the same: the bundle stays
+
+
+def test_a_prefix_sums_bundle_without_a_recorded_probe_has_it_measured(zoo, monkeypatch):
+    import loopzoo
+
+    monkeypatch.setitem(zoo.EVAL, "prefix-sums", dict(val=20, test=10, probe=4, probe_max=3))
+    model = loopzoo.create(NAME, width=16, heads=2)
+    model.save(str(zoo.ZOO_DIR / NAME), eval={"val": {"at": {"5": 1.0}}})
+    config = zoo.ZOO_DIR / NAME / "config.json"
+    meta = json.loads(config.read_text())
+    meta["model"]["iters"] = 5
+    config.write_text(json.dumps(meta))
+    val, probe, iters = zoo.bundled_score(NAME)
+    expected = loopzoo.evaluate.accuracy_curve(loopzoo.load(zoo.ZOO_DIR / NAME), loopzoo.data.load_split(
+        "prefix-sums", "test", seed=1, n=4), 3).best
+    assert (val, iters) == (1.0, -5) and probe == expected
 
 
 def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_split(zoo):
@@ -94,7 +119,7 @@ def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_sp
     assert again < 0.5 and again == pytest.approx(
         loopzoo.evaluate.accuracy_curve(loopzoo.load(zoo.ZOO_DIR / NAME), load_split(
             "prefix-sums", "val", n=zoo.EVAL["prefix-sums"]["val"]), 5).at(5))
-    assert zoo.replaces_bundle(_result(0.6, sha=current), again)
+    assert zoo.replaces_bundle(_result(0.6, sha=current), (again, 0.0, -5))
     measured["data_sha256"] = current
     meta["eval"] = {"val": measured}
     config.write_text(json.dumps(meta))

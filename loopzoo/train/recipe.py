@@ -40,6 +40,11 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (e.g. for tests); the schedule still follows epochs
     data_seed: int = 0
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. {"length": 32}
+    # A held-out split evaluated beside val and test, as ``load_split`` keywords (e.g. {"split": "test",
+    # "seed": 1}: hard inputs that are not the test split). The best model is chosen by val exact match,
+    # then by the probe's: where val saturates (prefix sums: 100% on 32 bits long before 512 bits
+    # extrapolate), the probe still tells the checkpoints apart without looking at the test split.
+    probe: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -53,6 +58,8 @@ class TrainConfig:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.decay_epoch is not None and (not isinstance(self.decay_epoch, int) or self.decay_epoch < 0):
             raise ConfigError(f"decay_epoch must be a non-negative integer or None, got {self.decay_epoch!r}")
+        if self.probe and not isinstance(self.probe.get("split"), str):
+            raise ConfigError(f"probe must name its split, e.g. {{'split': 'test', 'seed': 1}}, got {self.probe!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

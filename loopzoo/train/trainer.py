@@ -94,11 +94,14 @@ def load_datasets(task: str, config: TrainConfig) -> dict[str, Any]:
     from ..data import load_split
 
     opts = dict(config.task_options)
-    return {
+    data = {
         "train": load_split(task, "train", seed=config.data_seed, n=config.train_size, **opts),
         "val": load_split(task, "val", seed=config.data_seed, n=config.eval_samples, **opts),
         "test": load_split(task, "test", seed=config.data_seed, n=config.eval_samples),
     }
+    if config.probe:
+        data["probe"] = load_split(task, n=config.eval_samples, **{"seed": config.data_seed, **config.probe})
+    return data
 
 
 class Trainer:
@@ -274,7 +277,9 @@ class Trainer:
         record: dict[str, Any] = {"step": step, "kind": "eval", "train_minutes": round(self.train_seconds / 60, 2),
                                   "eval_minutes": round(self.eval_seconds / 60, 2),
                                   "rho_wx": recall_spectral_radius(self.model)}
-        for split in ("val", "test"):
+        for split in ("val", "test", "probe"):
+            if split not in self.datasets:
+                continue
             curve = accuracy_curve(self.model, self.datasets[split], self.config.eval_iters,
                                    limit=self.config.eval_samples, autocast=self.autocast)
             record[split] = curve.summary(points=(1, 10, 30, 100, 300, 500, self.config.eval_iters))
@@ -356,18 +361,25 @@ class Trainer:
                 "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from,
                 "decays": list(self.decays), "eval": record}
 
+    @staticmethod
+    def selection_score(record: dict[str, Any]) -> list[float]:
+        """What :meth:`_keep_if_best` compares: val exact match (best over the evaluated iterations),
+        then the probe's where the run has one."""
+        return [record[split]["best"] for split in ("val", "probe") if split in record]
+
     def _keep_if_best(self, record: dict[str, Any]) -> bool:
-        """Save the model to ``run_dir/best`` if its val exact match beats the kept one's."""
+        """Save the model to ``run_dir/best`` if its :meth:`selection_score` beats the kept one's."""
         best_dir = self.run_dir / "best"
-        kept = -1.0
+        kept = [-1.0]
         if (best_dir / model_checkpoint.CONFIG_FILE).is_file():
-            kept = json.loads((best_dir / model_checkpoint.CONFIG_FILE).read_text()).get("best_val", -1.0)
-        score = record["val"]["best"]
+            meta = json.loads((best_dir / model_checkpoint.CONFIG_FILE).read_text())
+            kept = meta.get("best_score", [meta.get("best_val", -1.0)])
+        score = self.selection_score(record)
         if score <= kept:
             return False
         tmp = self.run_dir / ".best.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        model_checkpoint.save(self.model, tmp, **self._extra(), best_val=score, eval=record)
+        model_checkpoint.save(self.model, tmp, **self._extra(), best_val=score[0], best_score=score, eval=record)
         shutil.rmtree(best_dir, ignore_errors=True)
         os.rename(tmp, best_dir)
         return True

@@ -262,3 +262,27 @@ def test_thread_default_follows_omp_num_threads(monkeypatch):
 
     with pytest.raises(ConfigError, match="precision"):
         use_bf16("half", "cpu")
+
+
+def test_a_probe_split_is_evaluated_and_breaks_ties_on_val(tmp_path):
+    from loopzoo.errors import ConfigError
+    from loopzoo.train import TrainConfig
+
+    with pytest.raises(ConfigError, match="probe must name its split"):
+        TrainConfig(probe={"seed": 1})
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None, checkpoint_every=10_000,
+                   probe={"split": "test", "seed": 1, "length": 16})
+    probe = trainer.datasets["probe"]
+    assert len(probe) == 8 and len(probe.inputs[0]) == 16  # eval_samples items, the probe's own options
+    assert probe.inputs != trainer.datasets["test"].inputs  # held out: not the test split
+    record = trainer.evaluate(0)
+    assert record["probe"]["samples"] == 8
+    assert trainer.selection_score(record) == [record["val"]["best"], record["probe"]["best"]]
+    val = record["val"]["best"]
+    assert trainer._keep_if_best({**record, "probe": {**record["probe"], "best": 0.25}})
+    assert not trainer._keep_if_best({**record, "probe": {**record["probe"], "best": 0.25}})  # not better
+    assert trainer._keep_if_best({**record, "probe": {**record["probe"], "best": 0.5}})  # tie on val, better probe
+    best = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert best["best_score"] == [val, 0.5] and best["best_val"] == val
+    assert not trainer._keep_if_best({**record, "val": {**record["val"], "best": val - 0.01},
+                                      "probe": {**record["probe"], "best": 1.0}})  # val comes first
