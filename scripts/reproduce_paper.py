@@ -136,6 +136,7 @@ def row(report: dict) -> dict[str, Any]:
     gap = report.get("overthinking", {})
     return {
         "label": report.get("label", m.get("name")), "recall": m["recall"], "norm": m["norm"], "depth": m.get("depth", 1),
+        "iters": report.get("iters"),
         "val": acc(report, "val"), "hard": acc(report, "hard"), "val30": acc(report, "val", 30), "hard30": acc(report, "hard", 30),
         "n_val": report["curves"].get("val", {}).get("samples"), "n_hard": report["curves"].get("hard", {}).get("samples"),
         "gap_val": gap.get("val", {}).get("overthinking"), "gap_hard": gap.get("hard", {}).get("overthinking"),
@@ -156,8 +157,9 @@ def table(rows: list[dict[str, Any]], iters: int) -> list[str]:
             "rho(dF/ds) (share<1) | sigma_max | rho(Wx) / norm(Wx) | sensitivity | fixed points / inputs | cycles |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
+        label = r["label"] if r["depth"] == 1 else f"{r['label']} ({r['depth']} untied layers, {r['iters'] or '?'} pass)"
         lines.append(
-            f"| {r['label']} | {r['recall']} | {r['norm']} | {fmt(r['val'])} | {fmt(r['hard'])} | "
+            f"| {label} | {r['recall']} | {r['norm']} | {fmt(r['val'])} | {fmt(r['hard'])} | "
             f"{fmt(r['val30'])} / {fmt(r['hard30'])} | {r['n_val'] or '–'} / {r['n_hard'] or '–'} | "
             f"{fmt(r['gap_val'])} / {fmt(r['gap_hard'])} | {fmt(r['residual'])} | {fmt(r['rho'])} ({fmt(r['rho_below_1'], 2)}) | "
             f"{fmt(r['sigma'])} | {fmt(r['rho_wx'])} / {fmt(r['norm_wx'])} | {fmt(r['sensitivity'])} | "

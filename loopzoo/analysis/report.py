@@ -86,13 +86,16 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     say = log or (lambda msg: None)
     model.eval()
     task = model.config.task
+    # A fixed-depth model (depth > 1: the paper's untied baseline) runs its own iterations, one pass of
+    # its layers: looping an untied stack is not the baseline, and each pass costs depth looped iterations.
+    iters = st.iters if model.config.depth == 1 else model.config.iters
     budget = Budget.of(model, st.max_memory)
     gen = torch.Generator().manual_seed(st.seed)
     timings: dict[str, float] = {}
     peaks: dict[str, float | None] = {}
     report: dict[str, Any] = {
         "model": model.config.to_dict(), "source": source, "parameters": model.num_parameters(),
-        "settings": asdict(st), "recall_matrix": recall_matrix(model),
+        "settings": asdict(st), "iters": iters, "recall_matrix": recall_matrix(model),
     }
     if verbose:
         say(f"memory budget per phase: {budget.describe()} (--max-memory, env LOOPZOO_ANALYSIS_MEMORY)")
@@ -116,7 +119,7 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
             continue
         size = min(st.batch_size, curve_batch(budget, ds))
         with timed(f"curve {split}", chunks_text(len(ds), size)):
-            c = accuracy_curve(model, ds, st.iters, batch_size=size)
+            c = accuracy_curve(model, ds, iters, batch_size=size)
         curves[split] = {**c.summary(), "accuracy": [round(float(a), 5) for a in c.accuracy]}
     report["curves"] = curves
     report["overthinking"] = {k: {f: v[f] for f in ("final", "best", "best_iter", "overthinking")}
@@ -131,7 +134,7 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
         e = model.embed(x)  # [B, L, D]
     chunk = budget.samples(L, layers=1, states=4)
     with timed("trace", chunks_text(B, chunk)):
-        tr = trace_model(model, x, st.iters, y, chunk=chunk)
+        tr = trace_model(model, x, iters, y, chunk=chunk)
     report["trace"] = {"split": st.data, **tr.summary()}
     s_star = tr.final_state  # [B, L, D]
     chunk = budget.samples(L, layers=3, states=4)  # JVPs: primal and tangent activations
@@ -161,7 +164,7 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     }
     chunk = budget.samples(L, layers=1, states=4)
     with timed("sensitivity", chunks_text(B, chunk)):
-        sens = input_sensitivity(model.step, e, st.iters, eps=st.eps, reference=s_star, generator=gen, chunk=chunk)
+        sens = input_sensitivity(model.step, e, iters, eps=st.eps, reference=s_star, generator=gen, chunk=chunk)
     n_fp, labels = cluster_states(s_star, st.cluster_tol)
     report["input_dependence"] = {
         "eps": st.eps,
@@ -174,14 +177,14 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
     with timed("paths", chunks_text(B, chunk)):
         starts = default_starts(e, gen)
         report["paths"] = path_independence(
-            model.step, e, st.iters, starts=starts, readout=model.readout,
+            model.step, e, iters, starts=starts, readout=model.readout,
             reference=("embedding", s_star, tr.residual[:, -1].to(s_star.device)), chunk=chunk)
     chunk = budget.samples(L, layers=1, states=st.max_period + 4)
     with timed("cycles", chunks_text(B, chunk)):
         cyc = detect_cycles(model.step, s_star, e, st.max_period + 2, max_period=st.max_period, tol=st.cycle_tol,
                             chunk=chunk)
     report["cycles"] = {k: cyc[k] for k in ("counts", "fixed_points", "cycles", "unresolved")}
-    report["cycles"].update({"after_iters": st.iters + st.max_period + 2, "tol": st.cycle_tol})
+    report["cycles"].update({"after_iters": iters + st.max_period + 2, "tol": st.cycle_tol})
 
     # --- test-time scaling ----------------------------------------------------------
     if st.scaling:
@@ -190,7 +193,7 @@ def analyze(model, settings: Settings | None = None, *, source: str = "", log=No
         with timed("scaling", "each band's batches cut to the budget"):
             try:
                 bands = difficulty_bands(task, samples=st.scaling_samples, seed=st.seed)
-                report["scaling"] = scaling_grid(model, bands, st.iters, batch_size=st.batch_size, budget=budget)
+                report["scaling"] = scaling_grid(model, bands, iters, batch_size=st.batch_size, budget=budget)
             except DataError as exc:
                 report["scaling"] = {"error": str(exc)}
     report["timings_s"] = timings

@@ -148,6 +148,25 @@ def test_cli_analyze_random_init(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "nothing-here")]) == 2
 
 
+def test_a_fixed_depth_model_is_analyzed_at_its_own_iterations():
+    model = loopzoo.create("prefix-sums-fixed15", width=8, heads=2, depth=3)  # iters=1: one pass of its layers
+    settings = Settings(iters=12, samples=4, probe_samples=2, jacobian_steps=2, scaling=False, max_period=2)
+    report = analyze(model, settings)
+    assert report["iters"] == 1 and report["settings"]["iters"] == 12
+    assert len(report["curves"]["val"]["accuracy"]) == 1 and len(report["trace"]["residual_median"]) == 1
+    looped = analyze(loopzoo.create("prefix-sums-internal-recall-outernorm", width=8, heads=2), settings)
+    assert looped["iters"] == 12 and len(looped["curves"]["hard"]["accuracy"]) == 12
+
+
+def test_the_report_table_says_how_a_fixed_depth_row_was_run():
+    mod = load_script()
+    deep = fake_report("sudoku-fixed15@lr0.001/seed0", "none", "prenorm", 0.0, 0.0, 1.0)
+    deep["model"]["depth"], deep["iters"] = 15, 1
+    text = mod.markdown([deep, fake_report("c", "internal-recall", "outernorm", 0.97, 0.9, 0.4)], Settings(iters=500), 1.0)
+    assert "| sudoku-fixed15@lr0.001/seed0 (15 untied layers, 1 pass) | none | prenorm |" in text
+    assert "| c | internal-recall | outernorm |" in text
+
+
 def load_script():
     with script_module("reproduce_paper") as mod:
         return mod
