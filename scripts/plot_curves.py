@@ -86,7 +86,7 @@ def plot(name: str, evals: list[dict], horizon: int, decay_minutes: list[float |
     xlabel = "training minutes (CPU, evaluations excluded)" if excludes_evaluation(evals) else "training minutes (CPU)"
     ax.set(xlabel=xlabel, ylabel="exact match (%)", ylim=(0, 100), title=name)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
