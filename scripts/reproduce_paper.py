@@ -131,12 +131,21 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def label_lr(label: str) -> float | None:
+    """The learning rate in a grid run's label (``NAME@lr0.001/seed0``); None for other checkpoints."""
+    _, found, rest = label.partition("@lr")
+    try:
+        return float(rest.split("/")[0]) if found else None
+    except ValueError:
+        return None
+
+
 def row(report: dict) -> dict[str, Any]:
     m = report["model"]
     gap = report.get("overthinking", {})
     return {
         "label": report.get("label", m.get("name")), "recall": m["recall"], "norm": m["norm"], "depth": m.get("depth", 1),
-        "iters": report.get("iters"),
+        "iters": report.get("iters"), "lr": label_lr(report.get("label", "")),
         "val": acc(report, "val"), "hard": acc(report, "hard"), "val30": acc(report, "val", 30), "hard30": acc(report, "hard", 30),
         "n_val": report["curves"].get("val", {}).get("samples"), "n_hard": report["curves"].get("hard", {}).get("samples"),
         "gap_val": gap.get("val", {}).get("overthinking"), "gap_hard": gap.get("hard", {}).get("overthinking"),
@@ -406,7 +415,16 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
         lines += [f"## {task}", ""] + (table(rows, settings.iters) if rows else ["No finished checkpoints yet."])
         if grid and task in grid:
             lines += ["", "### Training runs", ""] + grid_table(grid[task])
-        lines += ["", "### Claims", ""] + claims(task, rows) + ([claim_c4(grid[task])] if grid and task in grid else []) + [""]
+        lines += ["", "### Claims", ""]
+        if grid and task in grid:
+            # C1-C3 compare variants at the same budget and rate: the recipe's, the grid's lowest (the C4 runs add a high one)
+            rates = [r["lr"] for r in rows if r["lr"] is not None]
+            recipe_lr = min(rates, default=None)
+            lines += [f"C1-C3 use the runs at the recipe's learning rate ({recipe_lr:g}); C4 uses the training runs above.", ""] \
+                if recipe_lr is not None else []
+            lines += claims(task, [r for r in rows if r["lr"] in (None, recipe_lr)]) + [claim_c4(grid[task]), ""]
+        else:
+            lines += claims(task, rows) + [""]
         errors = [(rep.get("label"), split, c["error"]) for rep in reports if rep["model"]["task"] == task
                   for split, c in rep["curves"].items() if "error" in c]
         for label, split, err in errors:

@@ -89,3 +89,29 @@ def test_grid_and_directories_are_exclusive(repro, tmp_path):
         repro.main([str(tmp_path), "--grid", "sudoku", "--out", str(tmp_path / "out")])
     with pytest.raises(SystemExit):
         repro.main(["--grid", "go"])
+
+
+def _report(label: str, recall: str, norm: str, hard: float) -> dict:
+    return {"label": label, "model": {"task": "sudoku", "recall": recall, "norm": norm, "depth": 1},
+            "curves": {"val": {"final": 0.9, "samples": 500}, "hard": {"final": hard, "samples": 500}},
+            "overthinking": {}, "reachability": {"final_residual": {"median": 1e-7},
+                                                 "spectral_radius": {"median": 0.5, "share_below_1": 1.0}},
+            "geometry": {"top_singular_value": {"median": 1.0}},
+            "input_dependence": {"sensitivity": {"median": 0.3}, "fixed_points": {"clusters": 4, "inputs": 4}},
+            "cycles": {"cycles": 0}}
+
+
+def test_grid_claims_compare_the_runs_at_the_recipe_rate_only(repro):
+    assert repro.label_lr("sudoku-recall-outernorm@lr0.001/seed0") == 0.001
+    assert repro.label_lr("sudoku-recall-outernorm") is None and repro.label_lr("x@lrfast/seed0") is None
+    reports = [_report("sudoku-internal-recall-outernorm@lr0.001/seed0", "internal-recall", "outernorm", 0.70),
+               _report("sudoku-recall-outernorm@lr0.001/seed0", "recall", "outernorm", 0.70),
+               # at the high rate: would make internal recall "clearly better" if it were averaged in
+               _report("sudoku-internal-recall-outernorm@lr0.003/seed0", "internal-recall", "outernorm", 1.0)]
+    text = repro.markdown(reports, Settings(iters=500), 1.0, {"sudoku": []})
+    assert "C1-C3 use the runs at the recipe's learning rate (0.001)" in text
+    assert "Hard accuracy 0.700 (internal) vs 0.700 (standard)" in text
+    assert "*Clearly better on sudoku*: **not supported**" in text
+    assert "| sudoku-internal-recall-outernorm@lr0.003/seed0 |" in text  # still in the table
+    plain = repro.markdown(reports, Settings(iters=500), 1.0)  # not a grid: every checkpoint counts
+    assert "Hard accuracy 0.850 (internal) vs 0.700 (standard)" in plain
