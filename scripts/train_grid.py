@@ -16,7 +16,9 @@ decay for the last epoch, and the same seeds. The set serves the paper's claims 
   and at a high one (``max(1e-3, 3 x recipe)``: 1e-3 where the recipe uses 3e-4, 3e-3 for
   sudoku, whose recipe already uses 1e-3); a run that diverges is a result, recorded, not an error;
 * ``{task}-fixed15``, the 15-layer untied baseline, trained once per example (no progressive
-  loss) for the same epochs, i.e. the same examples seen.
+  loss) for the same epochs, i.e. the same examples seen, and evaluated as it runs: one pass of its
+  layers (sudoku-fixed15 was evaluated at 1..120 passes before this rule; its later passes are not
+  the baseline).
 
 Runs live in ``runs/grid/<task>/<name>@lr<lr>/seed<k>/`` (a :class:`Trainer` run folder: resumable
 checkpoints, metrics.jsonl, and at the end the model, loadable with ``loopzoo.load``). A finished
@@ -101,9 +103,18 @@ def configs(task: str, variant: Variant, seed: int, epochs: int) -> tuple[loopzo
     model_config = loopzoo.config_for(variant.name, **recipe["model"])
     train = {**recipe["train"], "lr": variant.lr, "epochs": epochs, "decay_epoch": epochs - 1 if epochs > 1 else None, "seed": seed,
              "warmup_epochs": min(recipe["train"]["warmup_epochs"], epochs / 4)}
-    if model_config.iters == 1:  # the untied baseline runs once: no progressive loss
-        train["max_iters"] = 1
+    if model_config.iters == 1:  # the untied baseline runs once: no progressive loss, and it is evaluated as it runs
+        train.update(max_iters=1, eval_iters=1)
     return model_config, paper_recipe(task, eval_every=1, eval_samples=500, checkpoint_every=200, **train)
+
+
+# What only says how a run is watched, not what it trains: a run may continue with other values.
+WATCHING = ("eval_iters", "eval_every", "eval_samples", "checkpoint_every", "log_every")
+
+
+def training_settings(train: dict[str, Any]) -> dict[str, Any]:
+    """A run's training config without :data:`WATCHING`: what must be equal for an equal budget."""
+    return {k: v for k, v in train.items() if k not in WATCHING}
 
 
 def status(directory: Path) -> dict[str, Any]:
@@ -122,7 +133,7 @@ def train_one(task: str, variant: Variant, seed: int, epochs: int, progress: boo
     model_config, config = configs(task, variant, seed, epochs)
     if (directory / "train.json").is_file():  # a run keeps its own configs, finished or not: equal budgets
         saved = json.loads((directory / "train.json").read_text())
-        if saved["train"] != json.loads(json.dumps(config.to_dict())):
+        if training_settings(saved["train"]) != training_settings(json.loads(json.dumps(config.to_dict()))):
             raise SystemExit(f"{directory}: trained with other settings (epochs, seed or recipe differ); "
                              f"use its own settings or move the folder away")
     state = status(directory)

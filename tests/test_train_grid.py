@@ -45,6 +45,21 @@ def test_equal_budget_configs(grid):
         assert (model.width, train.batch_size, train.epochs, train.decay_epoch, train.seed) == (16, 50, 3, 2, 1)
         assert train.lr == variant.lr
         assert train.max_iters == (1 if model.iters == 1 else 4)  # the untied baseline runs once
+        assert train.eval_iters == (1 if model.iters == 1 else 4)  # ... and is evaluated as it runs
+
+
+def test_a_run_continues_with_other_evaluation_settings_but_not_other_training(grid):
+    label = "prefix-sums-recall-outernorm@lr0.0003"
+    run = grid.GRID / "prefix-sums" / label / "seed0"
+    run.mkdir(parents=True)
+    model, train = grid.configs("prefix-sums", grid.Variant("prefix-sums-recall-outernorm", 3e-4, ""), 0, epochs=2)
+    watched_otherwise = {**train.to_dict(), "eval_iters": 120, "eval_samples": 7}
+    (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": watched_otherwise}))
+    (run / "grid-status.json").write_text(json.dumps({"status": "done"}))
+    assert grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"]) == 0  # the same budget
+    (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": {**watched_otherwise, "lr": 1e-3}}))
+    with pytest.raises(SystemExit, match="other settings"):
+        grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"])
 
 
 def test_a_run_trains_to_its_end_once_and_is_summed_up(grid, capsys):
