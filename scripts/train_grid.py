@@ -105,11 +105,11 @@ def configs(task: str, variant: Variant, seed: int, epochs: int) -> tuple[loopzo
              "warmup_epochs": min(recipe["train"]["warmup_epochs"], epochs / 4)}
     if model_config.iters == 1:  # the untied baseline runs once: no progressive loss, and it is evaluated as it runs
         train.update(max_iters=1, eval_iters=1)
-    return model_config, paper_recipe(task, eval_every=1, eval_samples=500, checkpoint_every=200, **train)
+    return model_config, paper_recipe(task, **{"eval_every": 1, "eval_samples": 500, "checkpoint_every": 200, **train})
 
 
 # What only says how a run is watched, not what it trains: a run may continue with other values.
-WATCHING = ("eval_iters", "eval_every", "eval_samples", "checkpoint_every", "log_every")
+WATCHING = ("eval_iters", "eval_every", "eval_samples", "probe", "checkpoint_every", "log_every")
 
 
 def training_settings(train: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,15 @@ def test_equal_budget_configs(grid):
         assert train.eval_iters == (1 if model.iters == 1 else 4)  # ... and is evaluated as it runs
 
 
+@pytest.mark.parametrize("task", ["prefix-sums", "sudoku", "chess"])
+def test_the_real_recipes_give_configs_that_keep_their_evaluation_settings(task):
+    with script_module("train_grid") as mod:
+        recipe = mod._train_zoo().TIMED_RECIPES[task]["train"]
+        for variant in mod.variants(task, recipe["lr"]):
+            _, train = mod.configs(task, variant, seed=0, epochs=2)
+            assert train.eval_samples == recipe.get("eval_samples", 500) and train.probe == recipe.get("probe", {})
+
+
 def test_a_run_continues_with_other_evaluation_settings_but_not_other_training(grid):
     label = "prefix-sums-recall-outernorm@lr0.0003"
     run = grid.GRID / "prefix-sums" / label / "seed0"
