@@ -360,6 +360,7 @@ def plot_task(task: str, reports: list[dict[str, Any]], runs: list[dict[str, Any
               if "accuracy" in r["curves"].get("hard", {})]
     if curves:
         fig, ax = plt.subplots(figsize=(7, 4.5))
+        ax.set_prop_cycle(color=plt.cm.tab20.colors)  # a colour per run for up to 20 (the default cycle has 10)
         for label, accuracy in curves:
             ax.plot(range(1, len(accuracy) + 1), accuracy, label=label)
         ax.set(xscale="log", xlabel="iterations", ylabel="exact match (hard)", title=f"{task}: hard accuracy against iterations")
