@@ -22,6 +22,7 @@ import functools
 import importlib.util
 import json
 import math
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -221,16 +222,21 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
                    f"have {len(no)} and {len(rec)}).")
 
     # 2. without recall the fixed point does not depend on the input
-    if no and rec:
+    # against recall runs with the no-recall runs' norm placements: pre/peri norm's sensitivities are orders larger
+    same_norm = [r for r in rec if r["norm"] in {r_no["norm"] for r_no in no}]
+    if no and same_norm:
         s_no = mean([r["sensitivity"] for r in no])
-        s_rec = mean([r["sensitivity"] for r in rec])
+        s_rec = mean([r["sensitivity"] for r in same_norm])
         ok = s_no is not None and s_rec is not None and s_no < 0.1 * s_rec
+        norms = "/".join(sorted({r["norm"] for r in no}))
         out.append(f"- *Without recall, fixed points do not move with the input (dF/de = 0)*: {verdict(ok)}. "
-                   f"Median sensitivity ||ds*||/||de||: no recall {fmt(s_no)}, recall {fmt(s_rec)} (means over checkpoints); "
-                   "rule: no-recall below a tenth of recall. Distinct fixed points / inputs: "
+                   f"Median sensitivity ||ds*||/||de||: no recall {fmt(s_no)}, recall {fmt(s_rec)} (means over the "
+                   f"{norms} checkpoints: {len(no)} and {len(same_norm)}); "
+                   "rule: no-recall below a tenth of recall with the same norm placement. Distinct fixed points / inputs: "
                    + ", ".join(f"{r['label']} {r['clusters']}/{r['inputs']}" for r in no) + ".")
     else:
-        out.append(f"- *Without recall, fixed points do not depend on the input*: {verdict(None)}.")
+        out.append(f"- *Without recall, fixed points do not move with the input (dF/de = 0)*: {verdict(None)} (needs "
+                   "no-recall and recall checkpoints with the same norm placement).")
 
     # 3. recall + outer norm: reachable, input-smooth, stable, extrapolates
     outer = [r for r in looped if r["recall"] != "none" and r["norm"] == "outernorm"]
@@ -384,16 +390,21 @@ def plot_task(task: str, reports: list[dict[str, Any]], runs: list[dict[str, Any
 
 
 def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
-             grid: dict[str, list[dict[str, Any]]] | None = None) -> str:
-    lines = ["# Reproducing the paper's stability claims with the loopzoo checkpoints", "",
+             grid: dict[str, list[dict[str, Any]]] | None = None, intro: str = "",
+             figures: dict[str, list[str]] | None = None, reports_dir: str | None = None) -> str:
+    """The report: ``intro`` under the title, then per task its table, its ``figures`` (image paths
+    relative to the report), the grid's training runs and the claims."""
+    lines = ["# Reproducing the paper's stability claims with the loopzoo checkpoints", ""]
+    lines += [intro.strip(), ""] if intro.strip() else []
+    lines += [
              f"Analysis settings: {settings.iters} iterations, {settings.samples} items per split for accuracy, "
              f"{settings.probe_samples} probe inputs from the {settings.data} split for the fixed-point measurements, "
              f"{settings.jacobian_steps} power-iteration steps, input perturbation eps = {settings.eps:g}. "
              f"Analysis time {sum(sum(r.get('timings_s', {}).values()) for r in reports):.0f} s summed over the "
              f"checkpoints (this run: {elapsed:.0f} s; reports with the same settings and weights are reused). "
              "All numbers are "
-             "measured by `loopzoo.analysis` (`scripts/reproduce_paper.py`); per-checkpoint JSON reports sit next "
-             "to this file.", "",
+             "measured by `loopzoo.analysis` (`scripts/reproduce_paper.py`); per-checkpoint JSON reports "
+             + (f"are in `{reports_dir}`." if reports_dir else "sit next to this file."), "",
              "Columns: accuracy = exact match at the last iteration; gap = best accuracy over iterations minus the "
              "last (overthinking); residual = median ||s_{T+1}-s_T||/||s_T||; rho(dF/ds) = median spectral radius "
              "of the loop Jacobian at s_T (share of probes below 1); sigma_max = median top singular value "
@@ -414,6 +425,8 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
         rows = sorted(by_task[task], key=lambda r: (r["depth"] != 1, RECALL_ORDER.get(r["recall"], 9),
                                                      NORM_ORDER.get(r["norm"], 9), r["label"]))
         lines += [f"## {task}", ""] + (table(rows, settings.iters) if rows else ["No finished checkpoints yet."])
+        for path in (figures or {}).get(task, []):
+            lines += ["", f"![{task}: {Path(path).stem.replace('_', ' ')}]({path})"]
         if grid and task in grid:
             lines += ["", "### Training runs", ""] + grid_table(grid[task])
         lines += ["", "### Claims", ""]
@@ -434,6 +447,45 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
     return "\n".join(lines)
 
 
+def task_plots(reports: list[dict[str, Any]], grid: dict[str, list[dict[str, Any]]] | None, out: Path) -> dict[str, list[Path]]:
+    """Per task: hard accuracy against iterations, the C4 runs (grid only) and the spectral radius per checkpoint."""
+    from loopzoo.analysis.plots import plot_spectral_by_config
+
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for rep in reports:
+        by_task[rep["model"]["task"]].append(rep)
+    plots = {}
+    for task in sorted(set(by_task) | set(grid or {})):
+        plots[task] = plot_task(task, by_task[task], (grid or {}).get(task, []), out)
+        rows = [row(rep) for rep in by_task[task]]
+        if rows:
+            plots[task].append(plot_spectral_by_config(
+                [{"name": r["label"], "rho_median": r["rho"], "rho_wx": r["rho_wx"]} for r in rows],
+                out / f"spectral_radius_{task}.png", title=f"{task}: spectral radius per config"))
+    return plots
+
+
+def write_doc(doc: Path, intro_file: str | None, argv: list[str], reports: list[dict[str, Any]], settings, elapsed: float,
+              grid: dict[str, list[dict[str, Any]]] | None, plots: dict[str, list[Path]], out: Path) -> None:
+    """The report as a page of the docs: ``intro_file``'s text under a line saying how it was made, the
+    task plots copied to ``img/reproduction/`` beside it."""
+    images = doc.parent / "img" / "reproduction"
+    figures = {}
+    for task, paths in plots.items():
+        images.mkdir(parents=True, exist_ok=True)
+        figures[task] = []
+        for path in paths:
+            shutil.copyfile(path, images / path.name)
+            figures[task].append(f"img/reproduction/{path.name}")
+    intro = Path(intro_file).read_text() if intro_file else ""
+    made = (f"Generated on {time.strftime('%Y-%m-%d')} by `python scripts/reproduce_paper.py {' '.join(argv)}` "
+            f"({len(reports)} checkpoint{'' if len(reports) == 1 else 's'}).")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(markdown(reports, settings, elapsed, grid, intro=f"{made}\n\n{intro}", figures=figures,
+                            reports_dir=str(out)) + "\n")
+    print(f"wrote {doc}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", nargs="*", help="checkpoint directories (default: every loopzoo/zoo/*/)")
@@ -449,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plots", action="store_true", help="PNG plots per checkpoint and per task (needs matplotlib)")
     p.add_argument("--fresh", action="store_true", help="recompute reports that already exist")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--doc", metavar="PATH", help="also write the report as a docs page (e.g. docs/reproduction.md), "
+                   "its plots (with --plots) copied to img/reproduction/ beside it")
+    p.add_argument("--intro", metavar="FILE", help="markdown put under the docs page's title (with --doc)")
     args = p.parse_args(argv)
 
     import torch
@@ -462,26 +517,23 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.grid and args.checkpoints:
         p.error("give checkpoint directories or --grid, not both")
+    if args.intro and not args.doc:
+        p.error("--intro goes with --doc")
+    if args.intro and not Path(args.intro).is_file():
+        p.error(f"--intro: no such file: {args.intro}")
     dirs = grid_checkpoints(args.grid) if args.grid else find_checkpoints(args.checkpoints)
     grid = {task: grid_runs(task) for task in args.grid} if args.grid else None
     if not dirs and not args.grid:
         print(f"no checkpoints found under {DEFAULT_ZOO} (the zoo is empty); writing an empty report", file=sys.stderr)
     t0 = time.perf_counter()
     reports = analyze_all(dirs, settings, out, args.fresh, args.plots)
-    text = markdown(reports, settings, time.perf_counter() - t0, grid)
-    (out / "REPORT.md").write_text(text + "\n")
-    if args.plots and (reports or grid):
-        from loopzoo.analysis.plots import plot_spectral_by_config
-
-        by_task: dict[str, list[dict]] = defaultdict(list)
-        for rep in reports:
-            by_task[rep["model"]["task"]].append(rep)
-        for task in set(by_task) | set(grid or {}):
-            rows = [row(rep) for rep in by_task[task]]
-            if rows:
-                plot_spectral_by_config([{"name": r["label"], "rho_median": r["rho"], "rho_wx": r["rho_wx"]} for r in rows],
-                                        out / f"spectral_radius_{task}.png", title=f"{task}: spectral radius per config")
-            plot_task(task, by_task[task], (grid or {}).get(task, []), out)
+    elapsed = time.perf_counter() - t0
+    plots = task_plots(reports, grid, out) if args.plots and (reports or grid) else {}
+    (out / "REPORT.md").write_text(markdown(reports, settings, elapsed, grid, figures={
+        task: [path.name for path in paths] for task, paths in plots.items()}) + "\n")
+    if args.doc:
+        write_doc(Path(args.doc), args.intro, argv if argv is not None else sys.argv[1:], reports, settings, elapsed,
+                  grid, plots, out)
     print(f"wrote {out / 'REPORT.md'} ({len(reports)} checkpoints)")
     return 0
 

@@ -55,6 +55,8 @@ def test_the_real_recipes_give_configs_that_keep_their_evaluation_settings(task)
         for variant in mod.variants(task, recipe["lr"]):
             _, train = mod.configs(task, variant, seed=0, epochs=2)
             assert train.eval_samples == recipe.get("eval_samples", 500) and train.probe == recipe.get("probe", {})
+            assert train.eval_every == mod.EVAL_EVERY[task]
+    assert mod.DEFAULT_EPOCHS[task] >= mod.EVAL_EVERY[task]  # at least one evaluation before the end
 
 
 def test_a_run_continues_with_other_evaluation_settings_but_not_other_training(grid):

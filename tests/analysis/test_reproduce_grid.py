@@ -115,3 +115,49 @@ def test_grid_claims_compare_the_runs_at_the_recipe_rate_only(repro):
     assert "| sudoku-internal-recall-outernorm@lr0.003/seed0 |" in text  # still in the table
     plain = repro.markdown(reports, Settings(iters=500), 1.0)  # not a grid: every checkpoint counts
     assert "Hard accuracy 0.850 (internal) vs 0.700 (standard)" in plain
+
+
+def test_claim_c2_compares_the_same_norm_placement(repro):
+    def sensitive(report, value):
+        report["input_dependence"]["sensitivity"]["median"] = value
+        return report
+
+    reports = [sensitive(_report("sudoku-no-recall-outernorm", "none", "outernorm", 0.0), 0.05),
+               sensitive(_report("sudoku-recall-outernorm", "recall", "outernorm", 0.7), 1.0),
+               # pre-norm recall is far more sensitive: averaged in, it would make any no-recall value look small
+               sensitive(_report("sudoku-internal-recall-prenorm", "internal-recall", "prenorm", 0.1), 1000.0)]
+    text = repro.markdown(reports, Settings(iters=500), 1.0)
+    assert "(dF/de = 0)*: **supported**" in text
+    assert "no recall 0.050, recall 1.000 (means over the outernorm checkpoints: 1 and 1)" in text
+    reports[0]["input_dependence"]["sensitivity"]["median"] = 0.5
+    assert "(dF/de = 0)*: **not supported**" in repro.markdown(reports, Settings(iters=500), 1.0)
+    no_match = [sensitive(_report("sudoku-no-recall-outernorm", "none", "outernorm", 0.0), 0.05), reports[2]]
+    assert "(dF/de = 0)*: **not testable**" in repro.markdown(no_match, Settings(iters=500), 1.0)
+
+
+def test_doc_page_has_the_intro_the_command_and_the_plots(repro, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    fake_run(repro.GRID, "sudoku-internal-recall-outernorm@lr0.003", "done", FALLING, norm_ratios=(1.0, 1.01))
+    report = _report("sudoku-internal-recall-outernorm@lr0.003/seed0", "internal-recall", "outernorm", 0.8)
+    report["curves"]["hard"]["accuracy"] = [0.0, 0.5, 0.8]
+    monkeypatch.setattr(repro, "analyze_all", lambda *args: [report])
+    intro = tmp_path / "intro.md"
+    intro.write_text("Hand-written context.\n")
+    doc = tmp_path / "docs" / "reproduction.md"
+    argv = ["--grid", "sudoku", "--plots", "--out", str(tmp_path / "out"), "--doc", str(doc), "--intro", str(intro)]
+    assert repro.main(argv) == 0
+    text = doc.read_text()
+    assert text.startswith("# Reproducing") and "Hand-written context." in text
+    assert f"by `python scripts/reproduce_paper.py {' '.join(argv)}` (1 checkpoint)" in text
+    assert f"per-checkpoint JSON reports are in `{tmp_path / 'out'}`" in text
+    for name in ("hard_vs_iters_sudoku.png", "c4_sudoku.png", "spectral_radius_sudoku.png"):
+        assert f"](img/reproduction/{name})" in text and (doc.parent / "img" / "reproduction" / name).stat().st_size > 0
+        assert f"]({name})" in (tmp_path / "out" / "REPORT.md").read_text()
+
+
+def test_intro_needs_doc(repro, tmp_path):
+    with pytest.raises(SystemExit):
+        repro.main(["--grid", "sudoku", "--out", str(tmp_path / "out"), "--intro", str(tmp_path / "x.md")])
+    with pytest.raises(SystemExit):
+        repro.main(["--grid", "sudoku", "--out", str(tmp_path / "out"), "--doc", str(tmp_path / "d.md"),
+                    "--intro", str(tmp_path / "missing.md")])
