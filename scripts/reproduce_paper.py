@@ -468,15 +468,15 @@ def task_plots(reports: list[dict[str, Any]], grid: dict[str, list[dict[str, Any
 def write_doc(doc: Path, intro_file: str | None, argv: list[str], reports: list[dict[str, Any]], settings, elapsed: float,
               grid: dict[str, list[dict[str, Any]]] | None, plots: dict[str, list[Path]], out: Path) -> None:
     """The report as a page of the docs: ``intro_file``'s text under a line saying how it was made, the
-    task plots copied to ``img/reproduction/`` beside it."""
-    images = doc.parent / "img" / "reproduction"
+    task plots copied to ``img/<page name>/`` beside it (two reports' plots share file names)."""
+    images = doc.parent / "img" / doc.stem
     figures = {}
     for task, paths in plots.items():
         images.mkdir(parents=True, exist_ok=True)
         figures[task] = []
         for path in paths:
             shutil.copyfile(path, images / path.name)
-            figures[task].append(f"img/reproduction/{path.name}")
+            figures[task].append(f"img/{doc.stem}/{path.name}")
     intro = Path(intro_file).read_text() if intro_file else ""
     made = (f"Generated on {time.strftime('%Y-%m-%d')} by `python scripts/reproduce_paper.py {' '.join(argv)}` "
             f"({len(reports)} checkpoint{'' if len(reports) == 1 else 's'}).")
@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh", action="store_true", help="recompute reports that already exist")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--doc", metavar="PATH", help="also write the report as a docs page (e.g. docs/reproduction.md), "
-                   "its plots (with --plots) copied to img/reproduction/ beside it")
+                   "its plots (with --plots) copied to img/<page name>/ beside it")
     p.add_argument("--intro", metavar="FILE", help="markdown put under the docs page's title (with --doc)")
     args = p.parse_args(argv)
 
