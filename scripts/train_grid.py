@@ -178,11 +178,15 @@ def summarize(task: str, grid: list[Variant], seeds: list[int]) -> dict[str, Any
 
 
 def bundle(task: str, grid: list[Variant], recipe_lr: float) -> None:
-    """Bundle each finished seed-0 run at the recipe's learning rate as its zoo name (the flagships keep theirs)."""
+    """Bundle each finished seed-0 run at the recipe's learning rate as its zoo name (the flagships keep
+    theirs; the untied baseline stays in its run folder: 15 layers in fp32 outweigh the other bundles ten times)."""
     tz = _train_zoo()
     for variant in grid:
         directory = run_dir(task, variant, 0)
         if variant.lr != recipe_lr or variant.name in tz.FLAGSHIPS:
+            continue
+        if loopzoo.config_for(variant.name).depth > 1:
+            print(f"{variant.label}: untied baseline, not bundled; loopzoo.load({str(directory)!r}) loads it")
             continue
         if status(directory)["status"] != "done":
             print(f"{variant.label}: not finished; not bundled")

@@ -135,3 +135,24 @@ def test_shards_split_the_grid(grid, capsys):
     second = capsys.readouterr().out.split()
     labels = {v.label for v in grid.variants("prefix-sums", 3e-4)}
     assert (set(first) | set(second)) & labels == labels and not set(first) & set(second) & labels
+
+
+def test_bundle_takes_finished_recipe_rate_runs_but_not_the_flagship_or_the_untied_baseline(grid, monkeypatch, capsys):
+    tz = grid._train_zoo()
+    recipe_lr = tz.TIMED_RECIPES["prefix-sums"]["train"]["lr"]
+    variants = grid.variants("prefix-sums", recipe_lr)
+    for variant in variants:
+        run = grid.run_dir("prefix-sums", variant, 0)
+        run.mkdir(parents=True)
+        if variant.name != "prefix-sums-internal-recall-perinorm":  # one run not finished
+            (run / "grid-status.json").write_text(json.dumps({"status": "done"}))
+    bundled = []
+    monkeypatch.setattr(tz, "evaluate", lambda name, directory: {"name": name})
+    monkeypatch.setattr(tz, "bundle", lambda name, directory, result: bundled.append((name, directory)))
+    grid.bundle("prefix-sums", variants, recipe_lr)
+    assert sorted(name for name, _ in bundled) == ["prefix-sums-internal-recall-gru", "prefix-sums-internal-recall-prenorm",
+                                                   "prefix-sums-no-recall-outernorm", "prefix-sums-recall-outernorm"]
+    assert all(directory == grid.run_dir("prefix-sums", grid.Variant(name, recipe_lr, ""), 0) for name, directory in bundled)
+    out = capsys.readouterr().out
+    assert "prefix-sums-internal-recall-perinorm@lr0.0003: not finished; not bundled" in out
+    assert "prefix-sums-fixed15@lr0.0003: untied baseline, not bundled" in out
