@@ -329,7 +329,8 @@ def claim_c4(runs: list[dict[str, Any]]) -> str:
     """C4: without outer norm (pre/peri), training diverges at a high learning rate; with it, it does not."""
     ended = [r for r in runs if r["recall"] == "internal-recall" and r["status"] in ("done", "diverged")]
     high = max((r["lr"] for r in ended), default=None)
-    at_high = [r for r in ended if r["lr"] == high]
+    # the recipe's rate (the lowest of the grid, finished or not) is not a high one
+    at_high = [r for r in ended if r["lr"] == high and high > min(run["lr"] for run in runs)]
     pre_peri = [r for r in at_high if r["norm"] in ("prenorm", "perinorm")]
     outer = [r for r in at_high if r["norm"] == "outernorm"]
     rule = (f"rule: at the grid's highest learning rate every pre/peri-norm run diverged (training stopped on a "

@@ -61,10 +61,19 @@ def test_claim_c4_needs_both_sides(repro):
     assert "**not testable**" in repro.claim_c4(repro.grid_runs("sudoku"))
 
 
+def test_claim_c4_needs_runs_above_the_recipe_rate(repro):
+    fake_run(repro.GRID, "sudoku-internal-recall-outernorm@lr0.001", "done", FALLING)
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.001", "done", FALLING)
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.003", "started", FALLING[:50])
+    line = repro.claim_c4(repro.grid_runs("sudoku"))
+    assert "**not testable**" in line and "have 0 and 0" in line
+
+
 def test_grid_report_and_plots(repro, tmp_path):
     pytest.importorskip("matplotlib")
     fake_run(repro.GRID, "sudoku-internal-recall-outernorm@lr0.003", "done", FALLING, norm_ratios=(1.0, 1.01))
     fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.003", "diverged", FALLING[:120])
+    fake_run(repro.GRID, "sudoku-internal-recall-prenorm@lr0.001", "done", FALLING)  # the recipe's rate
     runs = repro.grid_runs("sudoku")
     report = {"label": "sudoku-internal-recall-outernorm@lr0.003/seed0",
               "model": {"task": "sudoku", "recall": "internal-recall", "norm": "outernorm", "depth": 1},
