@@ -185,11 +185,11 @@ def bundle(task: str, grid: list[Variant], recipe_lr: float) -> None:
         directory = run_dir(task, variant, 0)
         if variant.lr != recipe_lr or variant.name in tz.FLAGSHIPS:
             continue
-        if loopzoo.config_for(variant.name).depth > 1:
-            print(f"{variant.label}: untied baseline, not bundled; loopzoo.load({str(directory)!r}) loads it")
-            continue
         if status(directory)["status"] != "done":
             print(f"{variant.label}: not finished; not bundled")
+            continue
+        if loopzoo.config_for(variant.name).depth > 1:
+            print(f"{variant.label}: untied baseline, not bundled; loopzoo.load({str(directory)!r}) loads it")
             continue
         tz.bundle(variant.name, directory, tz.evaluate(variant.name, directory))
 

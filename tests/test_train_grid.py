@@ -156,3 +156,6 @@ def test_bundle_takes_finished_recipe_rate_runs_but_not_the_flagship_or_the_unti
     out = capsys.readouterr().out
     assert "prefix-sums-internal-recall-perinorm@lr0.0003: not finished; not bundled" in out
     assert "prefix-sums-fixed15@lr0.0003: untied baseline, not bundled" in out
+    (grid.run_dir("prefix-sums", variants[-1], 0) / "grid-status.json").unlink()  # the baseline not finished
+    grid.bundle("prefix-sums", variants[-1:], recipe_lr)
+    assert "prefix-sums-fixed15@lr0.0003: not finished; not bundled" in capsys.readouterr().out
