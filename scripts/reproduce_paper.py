@@ -329,8 +329,8 @@ def claim_c4(runs: list[dict[str, Any]]) -> str:
     """C4: without outer norm (pre/peri), training diverges at a high learning rate; with it, it does not."""
     ended = [r for r in runs if r["recall"] == "internal-recall" and r["status"] in ("done", "diverged")]
     high = max((r["lr"] for r in ended), default=None)
-    # the recipe's rate (the lowest of the grid, finished or not) is not a high one
-    at_high = [r for r in ended if r["lr"] == high and high > min(run["lr"] for run in runs)]
+    recipe_lr = min((r["lr"] for r in runs), default=None)  # the grid's lowest rate, finished or not: not a high one
+    at_high = [r for r in ended if r["lr"] == high] if high is not None and high > recipe_lr else []
     pre_peri = [r for r in at_high if r["norm"] in ("prenorm", "perinorm")]
     outer = [r for r in at_high if r["norm"] == "outernorm"]
     rule = (f"rule: at the grid's highest learning rate every pre/peri-norm run diverged (training stopped on a "
@@ -390,6 +390,13 @@ def plot_task(task: str, reports: list[dict[str, Any]], runs: list[dict[str, Any
     return paths
 
 
+def reports_by_task(reports: list[dict[str, Any]]) -> defaultdict[str, list[dict[str, Any]]]:
+    by_task: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rep in reports:
+        by_task[rep["model"]["task"]].append(rep)
+    return by_task
+
+
 def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
              grid: dict[str, list[dict[str, Any]]] | None = None, intro: str = "",
              figures: dict[str, list[str]] | None = None, reports_dir: str | None = None) -> str:
@@ -419,11 +426,9 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
         lines += ["**No checkpoints were found**: the zoo (`loopzoo/zoo/*/`) is empty and no directories were "
                   "given. Train models (`loopzoo train NAME`) and pass their checkpoint directories.", ""]
         return "\n".join(lines)
-    by_task: dict[str, list[dict]] = defaultdict(list)
-    for rep in reports:
-        by_task[rep["model"]["task"]].append(row(rep))
+    by_task = reports_by_task(reports)
     for task in sorted(set(by_task) | set(grid or {})):
-        rows = sorted(by_task[task], key=lambda r: (r["depth"] != 1, RECALL_ORDER.get(r["recall"], 9),
+        rows = sorted((row(rep) for rep in by_task[task]), key=lambda r: (r["depth"] != 1, RECALL_ORDER.get(r["recall"], 9),
                                                      NORM_ORDER.get(r["norm"], 9), r["label"]))
         lines += [f"## {task}", ""] + (table(rows, settings.iters) if rows else ["No finished checkpoints yet."])
         for path in (figures or {}).get(task, []):
@@ -452,9 +457,7 @@ def task_plots(reports: list[dict[str, Any]], grid: dict[str, list[dict[str, Any
     """Per task: hard accuracy against iterations, the C4 runs (grid only) and the spectral radius per checkpoint."""
     from loopzoo.analysis.plots import plot_spectral_by_config
 
-    by_task: dict[str, list[dict]] = defaultdict(list)
-    for rep in reports:
-        by_task[rep["model"]["task"]].append(rep)
+    by_task = reports_by_task(reports)
     plots = {}
     for task in sorted(set(by_task) | set(grid or {})):
         plots[task] = plot_task(task, by_task[task], (grid or {}).get(task, []), out)
