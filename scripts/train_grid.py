@@ -177,6 +177,24 @@ def summarize(task: str, grid: list[Variant], seeds: list[int]) -> dict[str, Any
     return out
 
 
+def table(summary: dict[str, Any]) -> str:
+    """The grid as a markdown table: per run its status, budget and exact match (%) at each evaluated
+    iteration count of its last evaluation, val / hard."""
+    runs = summary["runs"].values()
+    iters = sorted({int(i) for run in runs for i in run.get("val_at", {})})
+    head = ["run", "seed", "status", "steps", "minutes", *(f"val / hard @{i}" for i in iters)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for run in runs:
+        steps = run.get("steps", run.get("step", "-"))
+        minutes = f"{run['train_minutes']:.1f}" if "train_minutes" in run else "-"
+        cells = [
+            f"{100 * run['val_at'][str(i)]:.1f} / {100 * run['test_at'][str(i)]:.1f}"
+            if str(i) in run.get("val_at", {}) and str(i) in run.get("test_at", {}) else "-" for i in iters]
+        row = [f"`{run['name']}` lr {run['lr']:g}", str(run["seed"]), run["status"], str(steps), minutes, *cells]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def bundle(task: str, grid: list[Variant], recipe_lr: float) -> None:
     """Bundle each finished seed-0 run at the recipe's learning rate as its zoo name (the flagships keep
     theirs; the untied baseline stays in its run folder: 15 layers in fp32 outweigh the other bundles ten times)."""
@@ -214,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=default_threads(), help="torch CPU threads (default: all cores)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="print the variants and their folders; train nothing")
-    action.add_argument("--status", action="store_true", help="print and write grid.json; train nothing")
+    action.add_argument("--status", action="store_true", help="write grid.json and print it as a markdown table; train nothing")
     action.add_argument("--bundle", action="store_true", help="bundle finished seed-0 runs as the zoo's checkpoints")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -244,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             for variant in grid:
                 state = train_one(args.task, variant, seed, epochs, progress=not args.quiet)
                 print(f"{variant.label} seed {seed}: {state['status']}", flush=True)
-    for label, run in summarize(args.task, variants(args.task, recipe_lr), args.seeds)["runs"].items():
-        print(f"{label:52s} {run['status']:9s} val {run.get('val_at', '-')}  hard {run.get('test_at', '-')}")
+    print(table(summarize(args.task, variants(args.task, recipe_lr), args.seeds)))
     return 0
 
 

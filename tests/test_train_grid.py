@@ -90,7 +90,26 @@ def test_a_run_trains_to_its_end_once_and_is_summed_up(grid, capsys):
     mtime = (run / "model.safetensors").stat().st_mtime_ns
     assert grid.main(args) == 0  # finished: nothing retrained
     assert (run / "model.safetensors").stat().st_mtime_ns == mtime
-    assert f"{label} seed 0: done" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{label} seed 0: done" in out
+    row = next(line for line in out.splitlines() if line.startswith("| `prefix-sums-internal-recall-outernorm` lr 0.0003 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:4] == ["0", "done", "4"]
+    val, hard = (float(x) for x in cells[-1].split(" / "))  # the last evaluated iteration count, in %
+    last = max(entry["val_at"], key=int)
+    assert (val, hard) == (round(100 * entry["val_at"][last], 1), round(100 * entry["test_at"][last], 1))
+    assert "| `prefix-sums-internal-recall-gru` lr 0.001 | 0 | new | - | - |" in out
+
+
+def test_the_status_table_has_one_column_per_evaluated_iteration_count(grid):
+    summary = {"runs": {
+        "a": {"name": "x", "lr": 1e-3, "seed": 0, "status": "done", "steps": 9, "train_minutes": 1.25,
+              "val_at": {"1": 0.5, "30": 0.25}, "test_at": {"1": 0.125, "30": 0.0}},
+        "b": {"name": "y", "lr": 3e-3, "seed": 1, "status": "diverged", "step": 3, "message": "loss is nan"}}}
+    lines = grid.table(summary).splitlines()
+    assert lines[0] == "| run | seed | status | steps | minutes | val / hard @1 | val / hard @30 |"
+    assert lines[2] == "| `x` lr 0.001 | 0 | done | 9 | 1.2 | 50.0 / 12.5 | 25.0 / 0.0 |"
+    assert lines[3] == "| `y` lr 0.003 | 1 | diverged | 3 | - | - | - |"
 
 
 def test_a_diverged_run_is_recorded_not_raised(grid, monkeypatch):
