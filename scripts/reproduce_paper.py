@@ -146,7 +146,7 @@ def row(report: dict) -> dict[str, Any]:
     gap = report.get("overthinking", {})
     return {
         "label": report.get("label", m.get("name")), "recall": m["recall"], "norm": m["norm"], "depth": m.get("depth", 1),
-        "iters": report.get("iters"), "lr": label_lr(report.get("label", "")),
+        "iters": report.get("iters"), "lr": label_lr(report.get("label", "")), "parameters": report.get("parameters"),
         "val": acc(report, "val"), "hard": acc(report, "hard"), "val30": acc(report, "val", 30), "hard30": acc(report, "hard", 30),
         "n_val": report["curves"].get("val", {}).get("samples"), "n_hard": report["curves"].get("hard", {}).get("samples"),
         "gap_val": gap.get("val", {}).get("overthinking"), "gap_hard": gap.get("hard", {}).get("overthinking"),
@@ -277,6 +277,30 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def baseline(rows: list[dict[str, Any]]) -> list[str]:
+    """The untied fixed-depth baseline against the best looped run on hard: context, not one of SPEC 6's claims."""
+    deep = [r for r in rows if r["depth"] > 1]
+    looped = [r for r in rows if r["depth"] == 1 and r["hard"] is not None]
+    if not deep or not looped:
+        return []
+    best = max(looped, key=lambda r: r["hard"])
+
+    def size(r: dict[str, Any]) -> str:
+        return f"{r['parameters'] / 1e6:.2f} M parameters" if r.get("parameters") else "parameters unknown"
+
+    lines = []
+    for r in deep:
+        n = min(r["n_hard"] or 0, best["n_hard"] or 0)
+        margin = 2 * math.hypot(se(r["hard"], n), se(best["hard"], n))
+        diff = (r["hard"] or 0.0) - best["hard"]
+        side = "within 2 standard errors of" if abs(diff) <= margin else ("ahead of" if diff > 0 else "behind")
+        lines.append(f"Fixed-depth baseline (the paper's comparison, not one of the claims above): {r['label']} "
+                     f"({r['depth']} untied layers, {r['iters'] or '?'} pass, {size(r)}) has hard accuracy {fmt(r['hard'])}, "
+                     f"{side} the best looped run, {best['label']} ({size(best)}), at {fmt(best['hard'])} "
+                     f"(margin {fmt(margin)}).")
+    return lines + [""]
+
+
 # --- the grid's training side: claim C4 -----------------------------------------------------
 LOSS_WINDOW = 50  # steps per window of the training-loss rule
 BLOWUP = 2.0  # unrecovered blow-up: the last window's mean loss above this multiple of the best window's
@@ -366,12 +390,15 @@ def plot_task(task: str, reports: list[dict[str, Any]], runs: list[dict[str, Any
     curves = [(r.get("label", r["model"].get("name")), r["curves"]["hard"]["accuracy"]) for r in reports
               if "accuracy" in r["curves"].get("hard", {})]
     if curves:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = plt.subplots(figsize=(10, 4.5))
         ax.set_prop_cycle(color=plt.cm.tab20.colors)  # a colour per run for up to 20 (the default cycle has 10)
         for label, accuracy in curves:
-            ax.plot(range(1, len(accuracy) + 1), accuracy, label=label)
+            if len(accuracy) > 1:
+                ax.plot(range(1, len(accuracy) + 1), accuracy, label=label)
+            else:  # a fixed-depth model's one pass: a level to compare the looped curves with
+                ax.axhline(accuracy[0], ls="--", color="black", label=f"{label} (one pass)")
         ax.set(xscale="log", xlabel="iterations", ylabel="exact match (hard)", title=f"{task}: hard accuracy against iterations")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         paths.append(_save(fig, out / f"hard_vs_iters_{task}.png"))
     c4 = [r for r in runs if r["recall"] == "internal-recall" and r["losses"]]
     if c4:
@@ -445,6 +472,7 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
             lines += claims(task, [r for r in rows if r["lr"] in (None, recipe_lr)]) + [claim_c4(grid[task]), ""]
         else:
             lines += claims(task, rows) + [""]
+        lines += baseline(rows)
         errors = [(rep.get("label"), split, c["error"]) for rep in reports if rep["model"]["task"] == task
                   for split, c in rep["curves"].items() if "error" in c]
         for label, split, err in errors:

@@ -165,6 +165,15 @@ def test_the_report_table_says_how_a_fixed_depth_row_was_run():
     text = mod.markdown([deep, fake_report("c", "internal-recall", "outernorm", 0.97, 0.9, 0.4)], Settings(iters=500), 1.0)
     assert "| sudoku-fixed15@lr0.001/seed0 (15 untied layers, 1 pass) | none | prenorm |" in text
     assert "| c | internal-recall | outernorm |" in text
+    assert "Fixed-depth baseline" in text and "has hard accuracy 0.000, behind the best looped run, c" in text
+    deep["curves"]["hard"]["final"], deep["parameters"] = 0.95, 2_900_000
+    text = mod.markdown([deep, fake_report("c", "internal-recall", "outernorm", 0.97, 0.9, 0.4)], Settings(iters=500), 1.0)
+    assert "(15 untied layers, 1 pass, 2.90 M parameters) has hard accuracy 0.950, within 2 standard errors of" in text
+    deep["curves"]["hard"]["final"] = 1.0
+    text = mod.markdown([deep, fake_report("c", "internal-recall", "outernorm", 0.97, 0.8, 0.4)], Settings(iters=500), 1.0)
+    assert "has hard accuracy 1.000, ahead of the best looped run" in text
+    alone = mod.markdown([fake_report("c", "internal-recall", "outernorm", 0.97, 0.8, 0.4)], Settings(iters=500), 1.0)
+    assert "Fixed-depth baseline" not in alone
 
 
 def load_script():

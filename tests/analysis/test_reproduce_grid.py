@@ -93,6 +93,19 @@ def test_grid_report_and_plots(repro, tmp_path):
     assert repro.checkpoint_label(repro.GRID / "sudoku" / "x@lr0.001" / "seed1") == "x@lr0.001/seed1"
 
 
+def test_a_one_pass_baseline_is_a_level_in_the_hard_accuracy_plot(repro, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    looped = {"label": "a", "model": {"name": "a"}, "curves": {"hard": {"accuracy": [0.1, 0.2, 0.3]}}}
+    deep = {"label": "b", "model": {"name": "b"}, "curves": {"hard": {"accuracy": [0.4]}}}
+    figures = []
+    monkeypatch.setattr("loopzoo.analysis.plots._save", lambda fig, path: figures.append(fig) or path)
+    repro.plot_task("chess", [looped, deep], [], tmp_path)
+    (ax,) = figures[0].axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["a"].get_ydata()) == [0.1, 0.2, 0.3]
+    assert list(lines["b (one pass)"].get_ydata()) == [0.4, 0.4] and lines["b (one pass)"].get_linestyle() == "--"
+
+
 def test_grid_and_directories_are_exclusive(repro, tmp_path):
     with pytest.raises(SystemExit):
         repro.main([str(tmp_path), "--grid", "sudoku", "--out", str(tmp_path / "out")])
