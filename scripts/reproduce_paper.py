@@ -190,6 +190,11 @@ def se(p: float | None, n: int | None) -> float:
     return max(math.sqrt(p * (1 - p) / n), 1.0 / n)
 
 
+def diff_margin(a: float | None, b: float | None, n: int) -> float:
+    """Two standard errors of the difference of two accuracies measured on ``n`` items each."""
+    return 2 * math.hypot(se(a, n), se(b, n))
+
+
 def verdict(ok: bool | None) -> str:
     return {True: "**supported**", False: "**not supported**", None: "**not testable**"}[ok]
 
@@ -263,7 +268,7 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
     if internal and standard:
         a_i, a_s = mean([r["hard"] for r in internal]), mean([r["hard"] for r in standard])
         n = min(r["n_hard"] or 0 for r in internal + standard)
-        margin = 2 * math.hypot(se(a_i, n), se(a_s, n))
+        margin = diff_margin(a_i, a_s, n)
         ok = a_i is not None and a_s is not None and a_i >= a_s - margin
         line = (f"- *Internal recall + outer norm is at least as good as standard recall*: {verdict(ok)}. Hard accuracy "
                 f"{fmt(a_i)} (internal) vs {fmt(a_s)} (standard); rule: not below by more than 2 standard errors ({fmt(margin)}).")
@@ -279,7 +284,7 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
 
 def baseline(rows: list[dict[str, Any]]) -> list[str]:
     """The untied fixed-depth baseline against the best looped run on hard: context, not one of SPEC 6's claims."""
-    deep = [r for r in rows if r["depth"] > 1]
+    deep = [r for r in rows if r["depth"] > 1 and r["hard"] is not None]
     looped = [r for r in rows if r["depth"] == 1 and r["hard"] is not None]
     if not deep or not looped:
         return []
@@ -291,8 +296,8 @@ def baseline(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in deep:
         n = min(r["n_hard"] or 0, best["n_hard"] or 0)
-        margin = 2 * math.hypot(se(r["hard"], n), se(best["hard"], n))
-        diff = (r["hard"] or 0.0) - best["hard"]
+        margin = diff_margin(r["hard"], best["hard"], n)
+        diff = r["hard"] - best["hard"]
         side = "within 2 standard errors of" if abs(diff) <= margin else ("ahead of" if diff > 0 else "behind")
         lines.append(f"Fixed-depth baseline (the paper's comparison, not one of the claims above): {r['label']} "
                      f"({r['depth']} untied layers, {r['iters'] or '?'} pass, {size(r)}) has hard accuracy {fmt(r['hard'])}, "
