@@ -1,4 +1,5 @@
-"""Model cards: a README.md with Hub front matter, rendered from ``model_cards/template.md``.
+"""Model cards: a README.md with Hub front matter, rendered from ``loopzoo/templates/model_card.md``
+(package data, so an installed wheel renders cards too).
 
 Every number in a card comes from the checkpoint's ``config.json`` (written by the evaluation
 in ``scripts/train_zoo.py``); nothing is typed by hand.
@@ -10,7 +11,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "model_cards" / "template.md"
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "model_card.md"
 POINTS = (1, 10, 30, 100, 300, 500)
 TASK_TYPES = {"prefix-sums": "prefix sums (running parity of a bit string)", "sudoku": "sudoku", "chess": "chess puzzles (best move)"}
 
@@ -96,9 +97,40 @@ def checked_line(ev: dict) -> str:
     return "Answers at the recommended iterations checked by the task's verifier (`Task.verify`): " + "; ".join(parts) + "."
 
 
+DEFAULT_LABELS = {"val": "val", "test": "hard (test split)"}
+
+
+def card_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with an ``eval`` section a card can show.
+
+    A zoo checkpoint has ``eval`` (``scripts/train_zoo.py``). A ``loopzoo train`` run has only its
+    trainer's ``final_eval``: its splits are labelled, and the card's iterations become the most
+    the trainer measured (with a note saying so) when the config's own were not measured.
+    """
+    if "eval" in meta or "final_eval" not in meta:
+        return meta
+    final = meta["final_eval"]
+    ev: dict[str, Any] = {k: {"label": DEFAULT_LABELS[k], **final[k]} for k in ("val", "test") if k in final}
+    if "rho_wx" in final:
+        ev["rho_wx"] = final["rho_wx"]
+    model, note = dict(meta["model"]), meta.get("iters_note", "")
+    measured = sorted(int(i) for i in ev.get("test", {}).get("at", {}))
+    if measured and str(model["iters"]) not in ev["test"]["at"]:
+        model["iters"], note = measured[-1], "the most iterations the trainer's final evaluation measured; not tuned"
+    return {**meta, "model": model, "eval": ev, "iters_note": note,
+            "measured_by": "the trainer's final evaluation (`loopzoo train`)"}
+
+
 def render(directory: str | Path) -> str:
-    """The card text for the checkpoint in ``directory`` (its config.json must hold ``eval``)."""
-    meta = json.loads((Path(directory) / "config.json").read_text())
+    """The card text for the checkpoint in ``directory`` (its config.json holds ``eval`` or a
+    trainer's ``final_eval``)."""
+    meta = card_meta(json.loads((Path(directory) / "config.json").read_text()))
+    if "eval" not in meta:
+        from .errors import CheckpointError
+
+        raise CheckpointError(f"{directory}: config.json records no evaluation ('eval' or a trainer's 'final_eval'); "
+                              "a card shows measured accuracy, so evaluate the checkpoint first (loopzoo train, "
+                              "scripts/train_zoo.py)")
     model, train, ev = meta["model"], meta.get("train", {}), meta["eval"]
     name = model.get("name") or Path(directory).name
     iters = model["iters"]
@@ -111,6 +143,7 @@ def render(directory: str | Path) -> str:
     example = built.task.example
     values = dict(
         front_matter=front_matter(name, meta), name=name, recall=model["recall"], norm=model["norm"], task=model["task"],
+        measured_by=meta.get("measured_by", "`scripts/train_zoo.py` on the bundled data after training"),
         scale_note=meta.get("scale_note", ""), example_repr=repr(example), iters=iters,
         iters_note=meta.get("iters_note", ""), table=accuracy_table({k: ev[k] for k in ("val", "test")}, points, built.task.partial_name),
         best_hard=_pct(hard["best"]), best_iter_hard=hard["best_iter"], final_hard=_pct(hard["final"]),
@@ -131,6 +164,7 @@ def render(directory: str | Path) -> str:
 
 
 def write(directory: str | Path) -> Path:
+    """Render the card of ``directory`` into its ``README.md``; returns that path."""
     path = Path(directory) / "README.md"
     path.write_text(render(directory))
     return path

@@ -47,23 +47,70 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_checkpoint(meta: dict) -> list[str]:
+    """Lines on what a checkpoint's config.json records: recommended iterations, headline accuracy
+    (exact match at those iterations, else at the most the evaluation measured) and training budget."""
+    from .card import card_meta
+
+    iters = meta["model"].get("iters")
+    tuned = meta.get("iters_note") or "eval" in meta
+    lines = [f"iterations:  {iters} recommended" + (f" ({meta['iters_note']})" if meta.get("iters_note") else "")
+             if tuned else f"iterations:  {iters} (the config's default; not tuned on this checkpoint)"]
+    ev = card_meta(meta).get("eval", {})
+    for split in ("val", "test"):
+        at = ev.get(split, {}).get("at", {})
+        shown = str(iters) if str(iters) in at else max(at, key=int, default=None)
+        if shown is not None:
+            lines.append(f"accuracy:    {100 * at[shown]:.1f}% exact match on {ev[split].get('samples', '?')} "
+                         f"{ev[split].get('label', split)} items at {shown} iterations")
+    if len(lines) == 1:
+        lines.append("accuracy:    not measured in this checkpoint's config.json")
+    train = meta.get("train", {})
+    budget = [f"{meta['steps']:,} steps" if isinstance(meta.get("steps"), int) else None,
+              f"batch {train['batch_size']}" if train.get("batch_size") else None,
+              meta.get("wall_time"), meta.get("hardware")]
+    lines.append("training:    " + ("; ".join(str(b) for b in budget if b) or "not recorded"))
+    return lines
+
+
 def _info(args: argparse.Namespace) -> int:
-    from . import config_for, load
+    """Describe what ``load(NAME)`` gives: the bundled checkpoint (or a checkpoint directory) where
+    there is one, else the registered name's default architecture (what ``create(NAME)`` builds)."""
+    from pathlib import Path
+
+    from . import config_for
+    from .checkpoint import read_config
+    from .hub import bundled
+    from .model import build
     from .registry import models
 
-    if args.name in models.names():
-        config = config_for(args.name)
-        source = models.source(args.name)
-    else:
-        model = load(args.name)
-        config, source = model.config, args.name
-    from .model import build
+    zoo = bundled()
+    if Path(args.name).is_dir() or args.name in zoo:
+        directory = Path(args.name) if Path(args.name).is_dir() else zoo[args.name]
+        config, meta = read_config(directory)
+        kind = "bundled checkpoint" if args.name in zoo else "checkpoint directory"
+        what = f"{kind} {directory} (what loopzoo.load({args.name!r}) gives)"
+        source = models.source(args.name) if args.name in models.names() else str(directory)
+    elif args.name in models.names():
+        config, meta, source = config_for(args.name), None, models.source(args.name)
+        what = (f"default architecture, random weights (what loopzoo.create({args.name!r}) builds); "
+                "no checkpoint is bundled for this name")
+    else:  # a Hub repository id (cache or download), or an unknown name: resolve raises a clear error
+        from .hub import resolve
 
+        directory = resolve(args.name)
+        config, meta = read_config(directory)
+        what, source = f"checkpoint {directory} (what loopzoo.load({args.name!r}) gives)", args.name
     model = build(config)
     print(f"name:        {config.name or args.name}")
+    print(f"describes:   {what}")
     print(f"source:      {source}")
     print(f"task:        {config.task}  (example input: {model.task.example})")
+    print(f"architecture: width {config.width}, {config.heads} heads, depth {config.depth}, "
+          f"{config.recall}, {config.norm}")
     print(f"parameters:  {model.num_parameters():,}")
+    if meta is not None:
+        print("\n".join(describe_checkpoint(meta)))
     print("config:      " + json.dumps(config.to_dict(), sort_keys=True))
     return 0
 

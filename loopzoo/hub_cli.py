@@ -1,4 +1,4 @@
-"""``loopzoo publish DIR --repo ORG/NAME [--dry-run]``."""
+"""``loopzoo publish DIR --repo ORG/NAME [--dry-run]`` and ``loopzoo card DIR``."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_card(args: argparse.Namespace) -> int:
+    from . import card, checkpoint
+
+    checkpoint.load(args.directory)  # strict: a card only for a checkpoint that loads
+    print(f"wrote {card.write(args.directory)}")
+    return 0
+
+
 def add_parser(sub) -> None:
+    p = sub.add_parser("card", help="write a checkpoint's model card (README.md)",
+                       description="Render the model card of a checkpoint directory into DIR/README.md from its "
+                                   "config.json (a zoo checkpoint's evaluation, or a `loopzoo train` run's final one).")
+    p.add_argument("directory", help="checkpoint directory (config.json + model.safetensors)")
+    p.set_defaults(func=run_card)
+
     p = sub.add_parser("publish", help="upload a checkpoint to the Hugging Face Hub",
                        description="Check a checkpoint directory strictly, then create the Hub repository (if needed) "
                                    "and upload config.json, model.safetensors and README.md. Needs a Hub token "

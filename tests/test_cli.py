@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+import loopzoo
 from loopzoo.cli import main
 
 
@@ -21,9 +22,52 @@ def test_list_with_pattern_and_source(capsys):
     assert code == 1 and "no models match" in err
 
 
-def test_info(capsys):
-    code, out, _ = run(capsys, "info", "sudoku-internal-recall-outernorm")
-    assert code == 0 and "parameters:" in out and '"recall": "internal-recall"' in out
+def test_info_describes_the_bundled_checkpoint(capsys):
+    import json
+
+    from loopzoo.hub import bundled
+
+    name = "sudoku-internal-recall-outernorm"
+    meta = json.loads((bundled()[name] / "config.json").read_text())
+    iters, model = meta["model"]["iters"], meta["model"]
+    code, out, _ = run(capsys, "info", name)
+    assert code == 0 and "describes:   bundled checkpoint" in out and '"recall": "internal-recall"' in out
+    assert f"width {model['width']}, {model['heads']} heads" in out
+    params = loopzoo.load(name).num_parameters()
+    assert f"parameters:  {params:,}\n" in out
+    assert f"iterations:  {iters} recommended" in out
+    hard = meta["eval"]["test"]
+    assert f"{100 * hard['at'][str(iters)]:.1f}% exact match on {hard['samples']} {hard['label']} items at {iters}" in out
+    assert f"training:    {meta['steps']:,} steps; batch {meta['train']['batch_size']}; {meta['wall_time']}" in out
+
+
+def test_info_says_when_it_shows_the_default_architecture(capsys):
+    name = "sudoku-recall-prenorm"  # registered, nothing bundled
+    code, out, _ = run(capsys, "info", name)
+    assert code == 0 and "default architecture, random weights" in out and "no checkpoint is bundled" in out
+    assert f"parameters:  {loopzoo.create(name).num_parameters():,}\n" in out
+    assert "accuracy:" not in out and "training:" not in out
+
+
+def test_info_and_card_of_a_trained_directory(capsys, tmp_path):
+    from loopzoo.checkpoint import CONFIG_FILE
+    import json
+
+    model = loopzoo.create("prefix-sums-internal-recall-outernorm", width=16, heads=2)
+    ev = {"at": {"1": 0.25, "3": 0.5}, "partial_at": {"1": 0.6, "3": 0.7}, "best": 0.5, "best_iter": 3, "final": 0.5,
+          "overthinking": 0.0, "samples": 8}
+    model.save(tmp_path / "run", steps=2, final_eval={"val": ev, "test": ev, "rho_wx": 0.5})
+    code, out, _ = run(capsys, "info", str(tmp_path / "run"))
+    assert code == 0 and "describes:   checkpoint directory" in out
+    assert "iterations:  30 (the config's default; not tuned" in out
+    assert "50.0% exact match on 8 hard (test split) items at 3 iterations" in out
+    code, out, _ = run(capsys, "card", str(tmp_path / "run"))
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert code == 0 and "Recommended iterations: **3**" in card and "| hard (test split) | exact match | 8 | 25.0% | 50.0%" in card
+    assert json.loads((tmp_path / "run" / CONFIG_FILE).read_text())["model"]["iters"] == 30  # the card does not retune
+    model.save(tmp_path / "bare")
+    code, _, err = run(capsys, "card", str(tmp_path / "bare"))
+    assert code != 0 and "records no evaluation" in err and "Traceback" not in err
 
 
 def test_solve_random_init_and_errors(capsys, tmp_path):
