@@ -11,7 +11,7 @@ processes made them.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,15 +244,38 @@ def _is_lichess(path: Path) -> bool:
     return "PuzzleId" in head and "FEN" in head
 
 
+def _sources() -> dict[str, Callable[..., TaskDataset]]:
+    """Source name -> split factory ``(split, seed, path, n)``; imported lazily (python-chess, files)."""
+    from . import chess_labels, lichess
+
+    return {"generated": generated_split, "lichess": lichess.lichess_split, "stockfish": chess_labels.labels_split}
+
+
 @datasets.register("chess")
-def chess_split(split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None) -> TaskDataset:
-    """A chess split: the bundled generated set (``path=None``) or a Lichess puzzle CSV.
+def chess_split(split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None,
+                source: str = "generated") -> TaskDataset:
+    """A chess split from ``source``.
+
+    ``"generated"`` (default): the bundled self-play puzzles (``path=None``) or a Lichess
+    database CSV / loopzoo chess CSV at ``path`` (see :func:`generated_split`).
+    ``"lichess"``: the bundled real Lichess puzzles, test 2,000 / val 1,000 / train the rest by a
+    hash of the FEN (:mod:`loopzoo.data.lichess`). ``"stockfish"``: train = every finished shard of
+    Stockfish-labelled positions (:mod:`loopzoo.data.chess_labels`); val/test = the Lichess ones.
+    """
+    check_split(split)
+    factories = _sources()
+    if source not in factories:
+        raise DataError(f"unknown chess source {source!r}; choose one of {', '.join(factories)}")
+    return factories[source](split, seed, path, n)
+
+
+def generated_split(split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None) -> TaskDataset:
+    """The bundled generated set (``path=None``) or a Lichess puzzle CSV.
 
     Bundled: easy = rating (find depth) below ``HARD_DEPTH`` (first 80% train, rest val),
     test = rating >= ``HARD_DEPTH``. Lichess: the paper's rule, train/val = the first 50,000
     rated <= 1600 (40k/10k), test = the first 10,000 rated 1601-2000.
     """
-    check_split(split)
     if path is None:
         file = bundled.path_for("chess")
         entry = bundled.manifest()[file.name]

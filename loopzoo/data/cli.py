@@ -95,6 +95,8 @@ def _verify(args: argparse.Namespace) -> int:
     from .formats import open_text
 
     path = Path(args.file)
+    if path.is_dir() or path.name.startswith("shard-") and (path.parent / "manifest.json").is_file():
+        return _verify_labels(path)
     with open_text(path) as f:
         try:
             header = f.readline().strip().split(",")
@@ -109,6 +111,11 @@ def _verify(args: argparse.Namespace) -> int:
     elif {"PuzzleId", "FEN", "Moves"} <= set(header):
         task, (inputs, answers, ratings) = "chess", cd.read_lichess(path, progress=True)
         what = "FENs valid, both moves legal (Lichess format)"
+    elif {"fen", "best_move_uci", "rating"} <= set(header):
+        from . import lichess
+
+        task, (inputs, answers, ratings) = "chess", lichess.read(path, progress=True)
+        what = "FENs valid, moves legal (bundled Lichess format)"
     elif {"fen", "move"} <= set(header):
         task, (inputs, answers, ratings) = "chess", cd.read_generated(path, progress=True)
         what = "FENs valid, answers legal"
@@ -123,6 +130,23 @@ def _verify(args: argparse.Namespace) -> int:
         _deep(path, task, inputs, answers, len(inputs) if args.deep < 0 else min(args.deep, len(inputs)))
     if ratings:
         print(f"ratings: min {min(ratings):g}, median {sorted(ratings)[len(ratings) // 2]:g}, max {max(ratings):g}")
+    return 0
+
+
+def _verify_labels(path: Path) -> int:
+    """Check a directory of Stockfish-labelled shards (or one shard) against its manifest."""
+    from . import chess_labels
+
+    if path.is_dir():
+        info = chess_labels.verify(path)
+        print(f"{path}: {info['shards']} shards, {info['rows']:,} labelled positions OK (sha256, sizes and row counts "
+              f"match the manifest; FENs valid, moves legal); {info['engine']}, depth {info['settings']['depth']}")
+        return 0
+    entry = next((s for s in chess_labels.read_manifest(path.parent)["shards"] if s["file"] == path.name), None)
+    if entry is None:
+        raise DataError(f"{path}: not listed in {chess_labels.manifest_path(path.parent)}")
+    fens = chess_labels.read_shard(path, entry)[0]
+    print(f"{path}: {len(fens):,} labelled positions OK (sha256 and rows match the manifest; FENs valid, moves legal)")
     return 0
 
 
