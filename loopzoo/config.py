@@ -37,7 +37,7 @@ def parse_json(text: str | bytes, where: str) -> Any:
 
 @dataclass
 class ModelConfig:
-    """Architecture of a looped transformer (SPEC sections 1-3).
+    """Architecture of a looped transformer (docs/design.md §1-3).
 
     ``recall``, ``norm``, ``cell`` and ``task`` are registry names. ``cell=None`` takes the
     task's default attention (full for grids, local window for sequences). ``depth`` untied

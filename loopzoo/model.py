@@ -1,4 +1,4 @@
-"""The looped transformer (SPEC section 1): embed, iterate one weight-tied block, read out.
+"""The looped transformer (docs/design.md §1): embed, iterate one weight-tied block, read out.
 
     e   = Linear(x)                       # [B, L, D] input embedding
     s_0 = e

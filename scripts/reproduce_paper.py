@@ -7,7 +7,7 @@
 
 Per task: a table of recall x norm with val and hard accuracy at the last iteration, the
 overthinking gap, the final residual, the spectral radius of dF/ds, rho(Wx) and the input
-sensitivity; then, for each of the paper's claims (SPEC 6), whether our checkpoints support it,
+sensitivity; then, for each of the paper's claims (docs/design.md §6), whether our checkpoints support it,
 with the numbers and the rule used. Each checkpoint's JSON report is kept in --out and reused
 when the settings and the checkpoint's weights are unchanged (--fresh recomputes).
 
@@ -204,7 +204,7 @@ EXTRAPOLATES = 0.5
 
 
 def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The paper's claims (SPEC 6) checked on ``rows`` of one task; each with rule and numbers."""
+    """The paper's claims (docs/design.md §6) checked on ``rows`` of one task; each with rule and numbers."""
     looped = [r for r in rows if r["depth"] == 1]
     by = defaultdict(list)
     for r in looped:
@@ -283,7 +283,7 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def baseline(rows: list[dict[str, Any]]) -> list[str]:
-    """The untied fixed-depth baseline against the best looped run on hard: context, not one of SPEC 6's claims."""
+    """The untied fixed-depth baseline against the best looped run on hard: context, not one of the claims of docs/design.md §6."""
     deep = [r for r in rows if r["depth"] > 1 and r["hard"] is not None]
     looped = [r for r in rows if r["depth"] == 1 and r["hard"] is not None]
     if not deep or not looped:

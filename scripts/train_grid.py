@@ -9,7 +9,7 @@
 
 Every variant of a task gets the same budget: the flagship's timed recipe (width, heads, batch,
 bf16 where native, augmentation, the whole train split) for the same number of epochs, the x0.1
-decay for the last epoch, and the same seeds. The set serves the paper's claims (SPEC 6):
+decay for the last epoch, and the same seeds. The set serves the paper's claims (docs/design.md §6):
 
 * C1-C3: ``{no-recall, recall, internal-recall} x outernorm`` at the recipe's learning rate;
 * C4: ``internal-recall x {outernorm, prenorm, perinorm, gru}`` at the recipe's learning rate

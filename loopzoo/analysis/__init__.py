@@ -1,4 +1,4 @@
-"""Stability analysis of looped models: the paper's fixed-point framework as tools (SPEC 6).
+"""Stability analysis of looped models: the paper's fixed-point framework as tools (docs/design.md §6).
 
 Every tool takes a map ``F(s, e) -> s`` acting per sample (a model's ``step`` or any function):
 

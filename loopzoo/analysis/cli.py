@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "analyze", help="stability analysis of a model (fixed points, Jacobians, scaling)",
         description="Measure reachability, input-dependence, geometry, path independence, overthinking "
-                    "and test-time scaling of a trained looped model (SPEC section 6). Writes report.json "
+                    "and test-time scaling of a trained looped model (docs/design.md §6). Writes report.json "
                     "and, with matplotlib installed, PNG plots into --out.")
     p.add_argument("name", help="a checkpoint directory or a zoo model name")
     p.add_argument("--data", default="val", choices=["val", "hard"], help="split to probe fixed points on (default: val)")

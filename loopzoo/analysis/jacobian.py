@@ -1,4 +1,4 @@
-"""Reachability and geometry of a fixed point through Jacobian-vector products (SPEC 6).
+"""Reachability and geometry of a fixed point through Jacobian-vector products (docs/design.md §6).
 
 Every function takes a map ``F(s, e) -> s`` that acts on each sample of a batch independently
 (``s``, ``e``: ``[B, ...]``; a model's :meth:`~loopzoo.model.LoopedTransformer.step`, or any plain

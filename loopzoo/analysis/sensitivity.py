@@ -1,4 +1,4 @@
-"""Input-dependence of the fixed point (SPEC 6): how far ``s*`` moves when the input moves, and
+"""Input-dependence of the fixed point (docs/design.md §6): how far ``s*`` moves when the input moves, and
 how many distinct fixed points a batch of different inputs reaches."""
 from __future__ import annotations
 

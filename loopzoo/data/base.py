@@ -43,7 +43,7 @@ def check_split(split: str) -> str:
 
 
 def paper_split(easy: np.ndarray, hard: np.ndarray, split: str, n_easy: int = 50_000, n_test: int = 10_000) -> np.ndarray:
-    """Indices of ``split`` as the paper takes them (SPEC 5).
+    """Indices of ``split`` as the paper takes them (docs/design.md §5).
 
     ``easy``/``hard`` are item indices in file order. Train/val = the first ``n_easy`` easy
     items, the first 80% for train (40k/10k at full size); test = the first ``n_test`` hard ones.

@@ -31,7 +31,7 @@ HARD_DEPTH = 3  # generated puzzles are "hard" when Stockfish keeps the answer o
 MIN_PLY, MAX_PLY = 8, 160
 HEADER = ("fen", "move", "rating", "gap", "best", "game", "ply")
 LICHESS = ("PuzzleId", "FEN", "Moves", "Rating")
-LICHESS_EASY_MAX, LICHESS_HARD = 1600, (1601, 2000)  # the paper's rating split (SPEC 5)
+LICHESS_EASY_MAX, LICHESS_HARD = 1600, (1601, 2000)  # the paper's rating split (docs/design.md §5)
 
 
 @dataclass
@@ -190,7 +190,7 @@ def read_lichess(path: str | Path, limit: int | None = None, progress: bool = Fa
     """``(fens, answers, ratings)`` of a Lichess puzzle CSV (plain or ``.zst``).
 
     Lichess FENs are before the opponent's move: the first move of ``Moves`` is applied and
-    the second is the answer (SPEC 5). Every FEN and both moves are checked.
+    the second is the answer (docs/design.md §5). Every FEN and both moves are checked.
     """
     fens, answers, ratings = [], [], []
     for line, row in read_csv(path, LICHESS, progress):

@@ -1,6 +1,6 @@
 """Prefix-sums data: random bit strings of any length, reproducible from ``(split, seed)``.
 
-The paper's splits (SPEC 5): train 8,000 and val 2,000 strings of 32 bits, test 10,000 of
+The paper's splits (docs/design.md §5): train 8,000 and val 2,000 strings of 32 bits, test 10,000 of
 512 bits. Each split draws from its own stream (``SeedSequence`` of seed and split), so
 changing one split's size or length does not change the others.
 """

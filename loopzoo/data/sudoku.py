@@ -2,7 +2,7 @@
 
 Puzzle ``i`` of seed ``s`` depends on ``(s, i)`` only, so generation is reproducible bit for
 bit, resumable, and parallel. Rating = backtracks of the fixed rating solver
-(:func:`loopzoo.data.sudoku_solver.rate`). Splits follow the paper (SPEC 5): train/val below
+(:func:`loopzoo.data.sudoku_solver.rate`). Splits follow the paper (docs/design.md §5): train/val below
 the 80th percentile of rating, test at or above it; on generated sets fewer givens break ties.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Norm placements (SPEC section 3): which of the three slots of a sub-layer hold an RMSNorm.
+"""Norm placements (docs/design.md §3): which of the three slots of a sub-layer hold an RMSNorm.
 
 For a branch ``f`` (attention or MLP) a sub-layer step is ``s <- N3(R(s, N2(f(N1(s)))))``:
 N1 normalizes the branch input, N2 its output, N3 the state after the residual add ``R``.

@@ -1,4 +1,4 @@
-"""Recall modes (SPEC section 2): how the input embedding ``e`` re-enters every iteration.
+"""Recall modes (docs/design.md §2): how the input embedding ``e`` re-enters every iteration.
 
 A recall module has three hooks: ``project(e)`` turns the input embedding into what the block
 receives, ``u`` (``Wh e``, computed once per input, not once per iteration); the block then calls

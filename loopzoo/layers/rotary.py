@@ -1,4 +1,4 @@
-"""Rotary position embedding over a task's grid axes (SPEC section 1).
+"""Rotary position embedding over a task's grid axes (docs/design.md §1).
 
 For ``n`` axes, each axis gets ``head_dim / (2n)`` frequencies ``theta_k = base^(-k/K)``;
 the angle is the integer cell coordinate times ``theta_k``; adjacent pairs of channels

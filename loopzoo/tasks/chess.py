@@ -1,4 +1,4 @@
-"""Chess puzzles: find the best move of a position (SPEC section 5).
+"""Chess puzzles: find the best move of a position (docs/design.md §5).
 
 The board is shown from the side to move as white (rotated 180 degrees with colours swapped
 when black moves), then mirrored left-right if that king stands on files a-d. Input: 12 piece

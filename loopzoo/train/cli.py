@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model with the paper's recipe",
-                       description="Train NAME with the paper's recipe (SPEC section 4); flags scale it down for a CPU. "
+                       description="Train NAME with the paper's recipe (docs/design.md §4); flags scale it down for a CPU. "
                                    "Under torchrun it runs DDP: torchrun --nproc_per_node=2 -m loopzoo.train NAME ...")
     add_arguments(p)
     p.set_defaults(func=run)

@@ -1,4 +1,4 @@
-"""The training recipe (SPEC section 4) as a config, and its learning-rate schedule."""
+"""The training recipe (docs/design.md §4) as a config, and its learning-rate schedule."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,6 +1,6 @@
 """The trainer: the paper's progressive loss and optimizer recipe, resumable and distributed.
 
-One step (SPEC section 4): draw ``n ~ U{0..29}`` and ``k ~ U{1..30-n}``; run ``n`` iterations
+One step (docs/design.md §4): draw ``n ~ U{0..29}`` and ``k ~ U{1..30-n}``; run ``n`` iterations
 without gradient from ``s_0 = e``; run ``k`` more with gradient; cross-entropy of the readout
 at the last iteration over every output position; AdamW step after global-norm clipping.
 """

@@ -1,5 +1,5 @@
-"""Each recall mode and norm placement against a hand-written reference of SPEC sections 2-3,
-and the attention cells against a naive dense reference (rotary written out per the SPEC).
+"""Each recall mode and norm placement against a hand-written reference of docs/design.md §2-3,
+and the attention cells against a naive dense reference (rotary written out per docs/design.md §1).
 
 The layers take a leaner path without gradients (in-place, fewer passes), so each check runs
 with gradients, under ``no_grad`` and under ``inference_mode``."""
@@ -15,7 +15,7 @@ from loopzoo.registry import norms, recalls
 # The three ways the layers run: training, the progressive loss's no-grad iterations, solve().
 MODES = {"grad": contextlib.nullcontext, "no_grad": torch.no_grad, "inference": torch.inference_mode}
 
-# SPEC section 3: which slots hold an RMSNorm; "gru" also swaps the residual.
+# docs/design.md §3: which slots hold an RMSNorm; "gru" also swaps the residual.
 SLOTS = {"prenorm": (1, 0, 0), "perinorm": (1, 1, 0), "outernorm": (0, 0, 1), "gru": (1, 1, 0)}
 
 
@@ -187,7 +187,7 @@ def test_outernorm_keeps_state_norm_fixed():
 
 
 def rotary_ref(x, coords, base=10000.0):
-    """SPEC: for n axes, head_dim/(2n) frequencies per axis, theta_k = base^(-k/k_max),
+    """docs/design.md §1: for n axes, head_dim/(2n) frequencies per axis, theta_k = base^(-k/k_max),
     angle = coordinate * theta_k, rotating adjacent pairs (x_2i, x_2i+1)."""
     hd = x.shape[-1]
     n = coords.shape[1]
@@ -220,7 +220,7 @@ def attention_ref(attn, x, coords, allowed):
 
 
 def band(length, window):
-    """``[L, L]``: the shifted window of each position (the SPEC's local attention)."""
+    """``[L, L]``: the shifted window of each position (local attention, docs/design.md §1)."""
     i = torch.arange(length)
     start = (i - window // 2).clamp(0, max(length - window, 0))
     return (i[None, :] >= start[:, None]) & (i[None, :] < start[:, None] + window)
