@@ -7,6 +7,8 @@ Running the same command again resumes after the last finished shard of the seed
 writes are the ones one uninterrupted run would write. Only whole shards are written (about
 --shard-rows rows, never above 5 MB); rows of an unfinished shard are played again on restart.
 --commit commits each new shard and the manifest (those paths only) as soon as it is written.
+
+    python scripts/make_chess_labels.py --agreement 200    # label agreement with a search 4 plies deeper
 """
 from __future__ import annotations
 
@@ -46,8 +48,18 @@ def main() -> int:
     ap.add_argument("--shard-rows", type=int, default=cl.SHARD_ROWS, help="rows per shard (whole games; cap 5 MB)")
     ap.add_argument("--dir", type=Path, default=cl.DIR, help="shard directory (default: the bundled one)")
     ap.add_argument("--commit", action="store_true", help="git-commit each shard and the manifest when written")
+    ap.add_argument("--agreement", type=int, default=0, metavar="N",
+                    help="only measure: agreement of N sampled labels with a search --extra-depth deeper")
+    ap.add_argument("--extra-depth", type=int, default=4)
     args = ap.parse_args()
     try:
+        if args.agreement:
+            t0 = time.time()
+            res = cl.agreement(args.dir, args.agreement, args.extra_depth, progress=True)
+            print(f"depth {res['depth']} labels vs depth {res['deep_depth']}: {100 * res['agree']:.1f}% of {res['n']} agree "
+                  f"(tactical {100 * res['tactical_agree']:.1f}% of {res['tactical_n']}, quiet "
+                  f"{100 * res['quiet_agree']:.1f}% of {res['quiet_n']}); {time.time() - t0:.0f} s")
+            return 0
         manifest = cl.generate(args.seed, args.until, args.dir, args.workers, args.shard_rows,
                                on_shard=commit if args.commit else None, log=lambda s: print(s, flush=True))
     except LoopzooError as exc:

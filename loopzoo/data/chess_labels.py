@@ -205,13 +205,13 @@ def _fit(buffer: list[tuple[int, list[Label]]], max_bytes: int) -> tuple[int, by
 
 def generate(seed: int, until: int, directory: Path = DIR, workers: int = 1, shard_rows: int = SHARD_ROWS,
              max_bytes: int = MAX_BYTES, on_shard: Callable[[Path, dict[str, Any]], None] | None = None,
-             log: Callable[[str], None] = print) -> dict[str, Any]:
+             log: Callable[[str], None] = print, progress_games: int = 100) -> dict[str, Any]:
     """Write shards for ``seed`` until the finished shards of the directory hold >= ``until`` rows.
 
     Resumes after the last game of ``seed`` in the manifest (rows of unfinished shards are
     played again). Only whole shards are written, so the total overshoots ``until`` by less than
-    a shard. ``on_shard(path, entry)`` runs after each shard and manifest update (e.g. to commit).
-    Returns the manifest.
+    a shard. ``on_shard(path, entry)`` runs after each shard and manifest update (e.g. to commit);
+    ``log`` gets a line per shard and per ``progress_games`` games. Returns the manifest.
     """
     import time
 
@@ -249,6 +249,11 @@ def generate(seed: int, until: int, directory: Path = DIR, workers: int = 1, sha
         pending += len(labels)
         searched += n
         kept0 += len(labels)
+        if (game - start + 1) % progress_games == 0:
+            dt = time.time() - t0
+            log(f"game {game:,}: {pending:,} rows pending; since start {kept0:,} kept of {searched:,} searched in "
+                f"{dt / 60:.1f} min ({kept0 / max(dt / 60, 1e-9) / workers:.0f} kept, "
+                f"{searched / max(dt / 60, 1e-9) / workers:.0f} searched per core-minute)")
         while pending >= shard_rows:
             k = len(buffer)
             while k > 1 and sum(len(b[1]) for b in buffer[: k - 1]) >= shard_rows:
@@ -374,9 +379,38 @@ def _cached_all(directory: Path, key: str) -> tuple[list[str], list[str], list[i
     return _ALL[k]
 
 
+def agreement(directory: Path = DIR, n: int = 200, extra_depth: int = 4, seed: int = 0,
+              progress: bool = False) -> dict[str, Any]:
+    """Share of ``n`` labels (a seeded sample of every finished shard) that a search ``extra_depth``
+    deeper (same settings otherwise, MultiPV 2 included) also plays, overall and for tactical/quiet rows."""
+    import chess
+    from tqdm import tqdm
+
+    from .stockfish import Engine
+
+    directory = Path(directory)
+    depth = read_manifest(directory)["settings"]["depth"]
+    rows = [row for entry in read_manifest(directory)["shards"] for row in rows_of(directory / entry["file"])]
+    if not rows:
+        raise DataError(f"{directory}: no finished shards to sample")
+    sample = random.Random(seed).sample(rows, min(n, len(rows)))
+    tally = {"tactical": [0, 0], "quiet": [0, 0]}  # kind -> [n, agree]
+    with Engine() as engine:
+        for row in tqdm(sample, desc=f"depth {depth + extra_depth}", disable=None if progress else True):
+            kind = "tactical" if int(row["gap"]) >= TACTICAL_GAP else "quiet"
+            deep = engine.lines(chess.Board(row["fen"]), depth + extra_depth, multipv=MULTIPV)[0].move
+            tally[kind][0] += 1
+            tally[kind][1] += deep == row["move"]
+    total = [sum(v[0] for v in tally.values()), sum(v[1] for v in tally.values())]
+    share = lambda k, a: a / k if k else float("nan")  # noqa: E731
+    return {"depth": depth, "deep_depth": depth + extra_depth, "n": total[0], "agree": share(*total),
+            **{f"{k}_n": v[0] for k, v in tally.items()}, **{f"{k}_agree": share(*v) for k, v in tally.items()}}
+
+
 def rows_of(path: Path) -> list[dict[str, str]]:
     """The raw rows of one shard (for tools and tests)."""
     return [row for _, row in read_csv(path, HEADER)]
 
 
-__all__ = ["Label", "play_game", "games", "generate", "verify", "read_all", "read_shard", "labels_split", "settings"]
+__all__ = ["Label", "play_game", "games", "generate", "verify", "read_all", "read_shard", "labels_split", "settings",
+           "agreement"]

@@ -130,3 +130,11 @@ def test_committed_shards_are_legal_on_a_sample():
             board = chess.Board(row["fen"])
             assert board.is_valid() and chess.Move.from_uci(row["move"]) in board.legal_moves
             assert int(row["gap"]) >= 0
+
+
+def test_agreement_with_a_deeper_search(fast, tmp_path):
+    cl.generate(1, 20, tmp_path, shard_rows=20, log=lambda s: None)
+    res = cl.agreement(tmp_path, n=12, extra_depth=0)  # the same search again: labels are reproducible
+    assert res["n"] == 12 == res["tactical_n"] + res["quiet_n"] and res["agree"] == 1.0
+    deeper = cl.agreement(tmp_path, n=12, extra_depth=3)
+    assert deeper["deep_depth"] == 6 and 0.0 <= deeper["agree"] <= 1.0
