@@ -168,3 +168,60 @@ def write(directory: str | Path) -> Path:
     path = Path(directory) / "README.md"
     path.write_text(render(directory))
     return path
+
+
+# The zoo's tables in README.md and docs/zoo.md, generated from the bundled checkpoints' config.json
+# (``python scripts/zoo_table.py --write``) between ``<!-- zoo-table:KIND ... -->`` and ``<!-- /zoo-table -->``.
+TABLE_END = "<!-- /zoo-table -->"
+
+
+def _bundled_meta() -> dict[str, dict[str, Any]]:
+    from .hub import bundled
+
+    return {name: json.loads((d / "config.json").read_text()) for name, d in bundled().items()}
+
+
+def zoo_table(kind: str = "all") -> str:
+    """Markdown table of the bundled checkpoints: ``"all"`` (every figure of each card) or
+    ``"flagships"`` (each task's flagship, its headline accuracy at its recommended iterations)."""
+    from . import create
+    from .config import ModelConfig
+
+    rows = []
+    if kind == "all":
+        rows += ["| name | width | steps | train time | recommended iters | val exact | hard exact | hard exact @ 30 "
+                 "| hard partial (what) | hard samples |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for name, meta in _bundled_meta().items():
+            ev, iters = meta["eval"], meta["model"]["iters"]
+            hard = ev["test"]["at"]
+            partial = ev["test"].get("partial_at", {}).get(str(iters))
+            what = create(name, width=8, heads=2).task.partial_name if partial is not None else ""
+            rows.append(f"| `{name}` | {meta['model']['width']} | {meta['steps']} | {meta['wall_time']} | {iters} "
+                        f"| {ev['val']['at'][str(iters)]:.1%} | {hard[str(iters)]:.1%} | {hard['30']:.1%} "
+                        f"| {'–' if partial is None else f'{partial:.1%} ({what})'} | {ev['test']['samples']} |")
+    elif kind == "flagships":
+        rows += ["| flagship | width | parameters | iterations | val exact | hard exact | hard split | trained |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for name, meta in _bundled_meta().items():
+            if not name.endswith("-internal-recall-outernorm"):
+                continue
+            model, ev = meta["model"], meta["eval"]
+            iters = str(model["iters"])
+            params = create(ModelConfig.from_dict(model)).num_parameters()
+            label = ev["test"]["label"]
+            split = label[len("hard ("):-1] if label.startswith("hard (") and label.endswith(")") else label
+            rows.append(f"| `{name}` | {model['width']} | {params:,} | {iters} "
+                        f"| {ev['val']['at'][iters]:.1%} of {ev['val']['samples']} "
+                        f"| {ev['test']['at'][iters]:.1%} of {ev['test']['samples']} | {split} "
+                        f"| {meta['steps']:,} steps, {meta['wall_time'].split(' (')[0]} on a CPU |")
+    else:
+        raise ValueError(f"kind must be 'all' or 'flagships', not {kind!r}")
+    return "\n".join(rows)
+
+
+def replace_tables(text: str) -> str:
+    """``text`` with every generated zoo table block rewritten from the bundled checkpoints."""
+    import re
+
+    pattern = re.compile(r"(<!-- zoo-table:(\w+)[^>]*-->\n)(.*?)(\n" + re.escape(TABLE_END) + ")", re.S)
+    return pattern.sub(lambda m: m.group(1) + zoo_table(m.group(2)) + m.group(4), text)

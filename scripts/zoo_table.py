@@ -1,26 +1,32 @@
 #!/usr/bin/env python
-"""Print the markdown table of the bundled zoo (every figure read from each checkpoint's config.json)."""
+"""Print the markdown table of the bundled zoo, or (--write) regenerate the tables in README.md and
+docs/zoo.md; every figure is read from each checkpoint's config.json (``loopzoo.card.zoo_table``)."""
 from __future__ import annotations
 
-import json
+import argparse
+from pathlib import Path
 
-import loopzoo
-from loopzoo import hub
+from loopzoo import card
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ("README.md", "docs/zoo.md")
 
 
 def main() -> None:
-    print("| name | width | steps | train time | recommended iters | val exact | hard exact | hard exact @ 30 "
-          "| hard partial (what) | hard samples |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, directory in hub.bundled().items():
-        meta = json.loads((directory / "config.json").read_text())
-        ev, iters = meta["eval"], meta["model"]["iters"]
-        hard = ev["test"]["at"]
-        partial = ev["test"].get("partial_at", {}).get(str(iters))
-        what = loopzoo.create(name, width=8, heads=2).task.partial_name if partial is not None else ""
-        print(f"| `{name}` | {meta['model']['width']} | {meta['steps']} | {meta['wall_time']} | {iters} "
-              f"| {ev['val']['at'][str(iters)]:.1%} | {hard[str(iters)]:.1%} | {hard['30']:.1%} "
-              f"| {'–' if partial is None else f'{partial:.1%} ({what})'} | {ev['test']['samples']} |")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help=f"rewrite the generated tables in {', '.join(DOCS)}")
+    parser.add_argument("--kind", default="all", choices=("all", "flagships"), help="which table to print")
+    args = parser.parse_args()
+    if not args.write:
+        print(card.zoo_table(args.kind))
+        return
+    for name in DOCS:
+        path = ROOT / name
+        text = path.read_text()
+        new = card.replace_tables(text)
+        if new != text:
+            path.write_text(new)
+        print(f"{name}: {'rewritten' if new != text else 'up to date'}")
 
 
 if __name__ == "__main__":
