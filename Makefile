@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU wheel of this exact release lies on disk on our machines; an open range may pull a CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test venv clean
+.PHONY: demo test test-fast venv clean
 
 # `web` (Gradio, about 190 MB with pandas) is installed so that the page's tests run in CI, not skip.
 $(BIN)/.installed: pyproject.toml Makefile
@@ -22,6 +22,10 @@ demo: venv
 
 test: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The quick lane (docs/contributing.md): no training in subprocesses, no browser, no wheel build, no fuzzing.
+test-fast: venv
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow and not fuzz and not subprocess and not browser and not wheel"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -15,3 +15,11 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The plugin tests that pip-install the example plugins and run them in fresh interpreters
+    (tests/plugins, fixture ``installed``) are ``subprocess`` tests: not in ``make test-fast``."""
+    for item in items:
+        if "plugins" in item.path.parts and "installed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.subprocess)

@@ -101,6 +101,7 @@ def test_every_kind_has_a_registry_with_its_entry_point_group():
         assert registry.group == f"loopzoo_{kind}"
 
 
+@pytest.mark.subprocess
 def test_import_loopzoo_does_not_import_torch():
     import subprocess
 

@@ -141,6 +141,7 @@ def test_a_bundle_measured_on_older_data_is_measured_again_on_the_current_val_sp
     (["--curve-every", "3", "--minutes", "1"], "--curve-every reruns a fixed-step recipe"),
     (["--curve-every", "0"], "positive number of epochs"),
 ])
+@pytest.mark.subprocess
 def test_bad_width_options_are_refused_before_any_work(args, message):
     out = subprocess.run([sys.executable, str(SCRIPTS / "train_zoo.py"), NAME, *args],
                          capture_output=True, text=True)

@@ -37,6 +37,7 @@ def newest(run_dir) -> int:
     return max(steps, default=0)
 
 
+@pytest.mark.subprocess
 def test_sigkill_at_random_points_then_resume_matches_an_uninterrupted_run(tmp_path):
     """Kill three times, each a random 0-60 ms after a new checkpoint appears (mid-step or mid-write)."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}

@@ -19,7 +19,8 @@ pytest.importorskip("gradio")
 pytest.importorskip("websocket")
 pytest.importorskip("matplotlib")
 BROWSER = find_browser()
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium (apt-get install chromium)")
+pytestmark = [pytest.mark.browser, pytest.mark.subprocess,
+              pytest.mark.skipif(BROWSER is None, reason="no chromium (apt-get install chromium)")]
 
 FLAGSHIP = "sudoku-internal-recall-outernorm"
 SHOWN = 5  # the iteration the test moves the slider to

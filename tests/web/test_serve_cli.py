@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from loopzoo.cli import main
 
 
@@ -11,6 +13,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.subprocess
 def test_import_loopzoo_and_its_cli_do_not_import_the_web_dependencies():
     code = ("import sys, loopzoo, loopzoo.cli; loopzoo.cli.build_parser(); "
             "print(sorted(m for m in ('gradio', 'loopzoo.web.page', 'fastapi', 'websocket') if m in sys.modules))")
@@ -19,6 +22,7 @@ def test_import_loopzoo_and_its_cli_do_not_import_the_web_dependencies():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_serve_without_gradio_says_what_to_install():
     out = run_python("import sys; sys.modules['gradio'] = None\n"
                      "from loopzoo.cli import main; sys.exit(main(['serve']))")
