@@ -4,6 +4,7 @@
     >>> ds = load_split("sudoku", "train")          # the bundled generated set
     >>> x, y = ds[0]                                 # x [81, 10] float, y [81] long
     >>> load_split("chess", "test", path="lichess_db_puzzle.csv.zst")
+    >>> load_split("sudoku", "test", source="public", n=1000)   # seeded sample of the public hard split
 
 Each task registers one dataset factory in :data:`loopzoo.registry.datasets`.
 """
@@ -32,7 +33,9 @@ def load_split(
 
     ``path=None`` uses the bundled or generated set; a path reads a local public-format file
     (sudoku-extreme CSV, Lichess puzzle CSV, plain or compressed). ``n`` keeps the first ``n``
-    items; prefix sums also take ``length=`` to override the bit length.
+    items; prefix sums also take ``length=`` to override the bit length. Sudoku takes
+    ``source="public"`` (or ``"forum-hardest"``, ``"17-clue"``) for the bundled public lists, whose
+    splits come in a seeded order, so there ``n`` is a seeded random sample (docs/sudoku-data.md).
     """
     from ..registry import datasets
 

@@ -14,7 +14,7 @@ from ..checkpoint import sha256_file
 
 DIR = Path(__file__).parent / "bundled"
 MANIFEST = DIR / "manifest.json"
-FILES = {"sudoku": "sudoku.csv.xz", "chess": "chess.csv.xz"}
+FILES = {"sudoku": "sudoku.csv.xz", "chess": "chess.csv.xz", "sudoku_public": "sudoku_public.csv.xz"}
 
 
 def manifest() -> dict[str, dict[str, Any]]:

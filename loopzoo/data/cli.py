@@ -37,7 +37,27 @@ def _list(args: argparse.Namespace) -> int:
             f"{task:12s} bundled {name}: {entry['rows']:,} puzzles{' (' + extra + ')' if extra else ''}, "
             f"seed {entry.get('seed')}, {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}"
         )
+        if task == "sudoku":
+            _list_public(entries)
     return 0
+
+
+def _list_public(entries: dict) -> None:
+    """The bundled public sudoku lists: sizes per list and split, and how to load them."""
+    from . import bundled
+
+    name = bundled.FILES["sudoku_public"]
+    entry = entries.get(name)
+    if entry is None:
+        print(f"{'':12s} no bundled public set (make it: python scripts/make_sudoku_public.py --lists DIR)")
+        return
+    lists = ", ".join(f"{k} {v['rows']:,}" for k, v in entry.get("lists", {}).items())
+    splits = ", ".join(f"{k} {entry[k]:,}" for k in ("train", "val", "test") if k in entry)
+    print(
+        f"{'':12s} public {name}: {entry['rows']:,} puzzles ({lists}; {splits}), {entry['bytes'] / 1e6:.1f} MB, "
+        f"sha256 {entry['sha256'][:12]}; load_split('sudoku', SPLIT, source='public' | "
+        f"'forum-hardest' | '17-clue')"
+    )
 
 
 def _make(args: argparse.Namespace) -> int:

@@ -170,8 +170,22 @@ def encode(questions: list[str], answers: list[str]):
 
 
 @datasets.register("sudoku")
-def sudoku_split(split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None) -> TaskDataset:
-    """A sudoku split: the bundled generated set (``path=None``) or a sudoku-extreme CSV."""
+def sudoku_split(
+    split: str, seed: int = 0, path: str | Path | None = None, n: int | None = None, source: str = "generated"
+) -> TaskDataset:
+    """A sudoku split: the bundled generated set (``path=None``) or a sudoku-extreme CSV.
+
+    ``source="public"`` gives the bundled public lists instead (forum-hardest + 17-clue, split by
+    rating; ``"forum-hardest"`` or ``"17-clue"`` keeps one list's puzzles of that split): see
+    :mod:`loopzoo.data.sudoku_public`. There ``seed`` orders the split, and ``n`` takes a seeded
+    random sample of it rather than the first rows of the file.
+    """
+    from . import sudoku_public
+
+    if source not in sudoku_public.SOURCES:
+        raise DataError(f"unknown sudoku source {source!r}; choose one of {', '.join(sudoku_public.SOURCES)}")
+    if source != "generated":
+        return sudoku_public.load(split, source=source, seed=seed, n=n, path=path)
     check_split(split)
     if path is None:
         file = bundled.path_for("sudoku")

@@ -157,6 +157,22 @@ def count_solutions(grid: list[int], limit: int = 2) -> int:
     return len(solve(grid, limit).solutions)
 
 
+def solved_by_singles(grid: list[int]) -> bool:
+    """Whether naked and hidden singles alone, repeated until nothing changes, fill ``grid``.
+
+    A coarse difficulty line: such puzzles need no search and no technique beyond singles.
+    """
+    cand = _start(list(grid))
+    if cand is None:
+        return False
+    while True:
+        state = _hidden_singles(cand)
+        if state is None:
+            return False
+        if not state:
+            return all(POP[m] == 1 for m in cand)
+
+
 def rate(grid: list[int]) -> tuple[int, int, list[int] | None]:
     """``(backtracks, guesses, solution)`` of the full search that proves ``grid`` unique.
 

@@ -1,0 +1,214 @@
+"""The public sudoku lists bundled with loopzoo, rated by the project's solver and split by rating.
+
+Two lists that people use to test solvers (both from t-dillon/tdoku's benchmark data, BSD-2-Clause;
+provenance and licence in ``bundled/sudoku_public.PROVENANCE.md`` and the manifest):
+
+- ``forum-hardest``: 48,766 puzzles of the forum's "hardest" list, Sudoku Explainer rating >= 11;
+- ``17-clue``: 49,158 puzzles of Gordon Royle's list with 17 givens (the minimum).
+
+Every puzzle is rated like the generated set: backtracks of :func:`sudoku_solver.rate`. The split
+follows the paper (hardest 20% = test), taken in each list, since the rating's scale differs
+between them (docs/sudoku-data.md):
+
+- **test**: of each list, the top ``round(0.2 * n)`` puzzles ranked by rating (descending), ties
+  broken by fewer givens, then by the sha256 of the question (so the cut is exact and deterministic);
+- **val**: a fixed sample of 5,000 of the rest (the smallest sha256 of ``"...:val:" + question``);
+- **train**: the rest.
+
+Membership never depends on ``seed``. Each split is returned in a seeded hash order, so
+``n=1000`` is a seeded random sample spread over the split (nested: ``n=500`` is a prefix of
+``n=1000``) and ``seed`` draws another sample of the same split. ``source="forum-hardest"`` or
+``"17-clue"`` keeps that list's puzzles of the split (after the order, before ``n``).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from . import sudoku_solver
+from .base import TaskDataset, cached_read, check_split
+from .formats import read_csv
+
+HEADER = ("question", "answer", "rating", "source")
+LISTS: dict[str, dict[str, str | int]] = {
+    "forum-hardest": {
+        "file": "sudoku_forum_hardest_1905_11plus.csv.xz",
+        "rows": 48_766,
+        "upstream": "balmerdx/sudoku_pytorch @9c4391b1 : data/puzzles5_forum_hardest_1905_11+ "
+        "(a copy of t-dillon/tdoku's benchmark data)",
+        "what": 'the forum "hardest" list, Sudoku Explainer rating >= 11',
+    },
+    "17-clue": {
+        "file": "sudoku_17_clue.csv.xz",
+        "rows": 49_158,
+        "upstream": "balmerdx/sudoku_pytorch @9c4391b1 : data/puzzles2_17_clue "
+        "(a copy of t-dillon/tdoku's benchmark data)",
+        "what": "Gordon Royle's list of 17-clue sudokus (the minimum number of givens)",
+    },
+}
+LICENCE = "BSD-2-Clause (t-dillon/tdoku, Copyright (c) 2019, Tom Dillon); see sudoku_public.PROVENANCE.md"
+SOURCES = ("generated", "public", *LISTS)  # the ``source=`` choices of load_split("sudoku", ...)
+TEST_FRACTION = 0.2
+N_VAL = 5_000
+SALT = "loopzoo-sudoku-public"
+
+
+# --- building ---------------------------------------------------------------------------------
+def read_upstream(path: str | Path) -> list[tuple[str, str]]:
+    """``(question, answer)`` rows of a tdoku-style ``puzzle,solution`` CSV (``0`` = blank), checked.
+
+    Questions come back with ``.`` for blanks, as in the bundled files.
+    """
+    from .sudoku import check_row
+
+    rows = []
+    for line, row in read_csv(path, ("puzzle", "solution")):
+        problem = check_row(row["puzzle"], row["solution"])
+        if problem:
+            raise DataError(f"{path}, line {line}: {problem}")
+        rows.append((row["puzzle"].strip().replace("0", "."), row["solution"].strip()))
+    if not rows:
+        raise DataError(f"{path}: no puzzles in the file")
+    return rows
+
+
+def rate_row(row: tuple[str, str]) -> int:
+    """Backtracks of ``(question, answer)``; :class:`DataError` unless ``answer`` is its only solution."""
+    question, answer = row
+    backtracks, _, solution = sudoku_solver.rate([0 if c == "." else int(c) for c in question])
+    if solution is None or "".join(map(str, solution)) != answer:
+        raise DataError(f"puzzle {question}: not uniquely solvable to the listed answer")
+    return backtracks
+
+
+def rate_rows(rows: Sequence[tuple[str, str]], workers: int = 1) -> Iterator[int]:
+    """Ratings of ``rows`` in order, computed by ``workers`` processes (about 18-50 ms a puzzle)."""
+    if workers <= 1:
+        yield from map(rate_row, rows)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
+        yield from pool.imap(rate_row, rows, chunksize=64)
+
+
+def build_rows(
+    lists: Mapping[str, Sequence[tuple[str, str]]], ratings: Mapping[str, Sequence[int]] | None = None, workers: int = 1,
+    progress: bool = False,
+) -> list[tuple[str, str, int, str]]:
+    """``(question, answer, rating, source)`` rows of the bundled file, list after list in file order.
+
+    ``ratings`` (list name -> backtracks in row order) skips the rating, e.g. when it was computed
+    before; without it every puzzle is rated here with ``workers`` processes.
+    """
+    out: list[tuple[str, str, int, str]] = []
+    for name, rows in lists.items():
+        if name not in LISTS:
+            raise DataError(f"unknown public sudoku list {name!r}; choose from {', '.join(LISTS)}")
+        if ratings is not None:
+            values = list(ratings[name])
+            if len(values) != len(rows):
+                raise DataError(f"{name}: {len(values)} ratings for {len(rows)} puzzles")
+        else:
+            from tqdm import tqdm
+
+            values = list(tqdm(rate_rows(rows, workers), total=len(rows), desc=name, disable=None if progress else True))
+        out.extend((q, a, int(r), name) for (q, a), r in zip(rows, values))
+    return out
+
+
+# --- reading and splitting --------------------------------------------------------------------
+def read(path: str | Path) -> tuple[list[str], list[str], list[float], np.ndarray]:
+    """``(questions, answers, ratings, sources)`` of the bundled public file, each row checked.
+
+    ``sources`` is an ``[N]`` array of list names. Raises :class:`DataError` naming the line.
+    """
+    from .sudoku import check_row
+
+    questions, answers, ratings, sources = [], [], [], []
+    for line, row in read_csv(path, HEADER):
+        problem = check_row(row["question"], row["answer"])
+        if problem is None and row["source"] not in LISTS:
+            problem = f"source must be one of {', '.join(LISTS)}, got {row['source']!r}"
+        if problem is None and not row["rating"].isdigit():
+            problem = f"rating must be a whole number of backtracks, got {row['rating']!r}"
+        if problem:
+            raise DataError(f"{path}, line {line}: {problem}")
+        questions.append(row["question"])
+        answers.append(row["answer"])
+        ratings.append(float(row["rating"]))
+        sources.append(row["source"])
+    if not questions:
+        raise DataError(f"{path}: no puzzles in the file")
+    return questions, answers, ratings, np.array(sources)
+
+
+def _hash_keys(texts: Iterable[str], salt: str) -> np.ndarray:
+    """``[N]`` uint64: the first 8 bytes of ``sha256(salt + text)``; a seedless, version-proof order."""
+    return np.array(
+        [int.from_bytes(hashlib.sha256(f"{salt}{t}".encode()).digest()[:8], "big") for t in texts], dtype=np.uint64
+    )
+
+
+def split_indices(
+    questions: Sequence[str], ratings: Sequence[float], sources: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Indices of train / val / test in file order (see the module docstring for the rule).
+
+    With ``sources``, each list gives its own hardest fifth to test: the rating's scale differs
+    between the lists (a naked-singles search on 17 givens backtracks far more), so one cut over
+    both would put nearly only 17-clue puzzles in test (docs/sudoku-data.md).
+    """
+    rating = np.asarray(ratings, dtype=np.float64)
+    givens = np.array([81 - q.count(".") for q in questions])
+    tie = _hash_keys(questions, f"{SALT}:tie:")
+    groups = [np.arange(len(questions))] if sources is None else [
+        np.flatnonzero(np.asarray(sources) == name) for name in dict.fromkeys(sources)
+    ]
+    test_parts, rest_parts = [], []
+    for group in groups:
+        rank = group[np.lexsort((tie[group], givens[group], -rating[group]))]  # hardest first
+        n_test = int(round(TEST_FRACTION * len(group)))
+        test_parts.append(rank[:n_test])
+        rest_parts.append(rank[n_test:])
+    test, rest = np.sort(np.concatenate(test_parts)), np.sort(np.concatenate(rest_parts))
+    if len(rest) <= N_VAL:
+        raise DataError(f"the public sudoku set has {len(rest)} puzzles below the hard cut; val needs more than {N_VAL}")
+    val = np.sort(rest[np.argsort(_hash_keys((questions[i] for i in rest), f"{SALT}:val:"), kind="stable")[:N_VAL]])
+    train = np.setdiff1d(rest, val)
+    return {"train": train, "val": val, "test": test}
+
+
+def _read_and_split(path: Path) -> tuple[list[str], list[str], list[float], np.ndarray, dict[str, np.ndarray]]:
+    questions, answers, ratings, sources = read(path)
+    return questions, answers, ratings, sources, split_indices(questions, ratings, sources)
+
+
+def load(split: str, source: str = "public", seed: int = 0, n: int | None = None, path: str | Path | None = None) -> TaskDataset:
+    """A split of the public set (``source="public"``) or of one list of it (``"forum-hardest"``, ``"17-clue"``).
+
+    ``seed`` orders the split (so ``n`` takes a seeded random sample of it); membership is fixed.
+    ``path`` reads another file of the bundled format instead of the bundled one.
+    """
+    from . import bundled
+    from .sudoku import encode
+
+    check_split(split)
+    if source != "public" and source not in LISTS:
+        raise DataError(f"unknown public sudoku source {source!r}; choose one of public, {', '.join(LISTS)}")
+    file = Path(path) if path is not None else bundled.path_for("sudoku_public")
+    questions, answers, ratings, sources, splits = cached_read(_read_and_split, file)
+    idx = splits[split]
+    idx = idx[np.argsort(_hash_keys((questions[i] for i in idx), f"{SALT}:order:{seed}:"), kind="stable")]
+    if source != "public":
+        idx = idx[sources[idx] == source]
+    if n is not None:
+        idx = idx[:n]
+    return TaskDataset(
+        "sudoku", split, [questions[i] for i in idx], [answers[i] for i in idx], [ratings[i] for i in idx],
+        source=f"{file} ({source})", encoder=encode,
+    )
