@@ -23,9 +23,9 @@ demo: venv
 test: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
-# The quick lane (docs/contributing.md): no training in subprocesses, no browser, no wheel build, no fuzzing.
+# The quick lane (docs/contributing.md): no training, no subprocesses, no browser, no wheel build, no fuzzing.
 test-fast: venv
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow and not fuzz and not subprocess and not browser and not wheel"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow and not fuzz and not subprocess and not browser and not wheel and not heavy"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
