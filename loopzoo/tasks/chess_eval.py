@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, LoopzooError
 from .chess import MATE_DEPTH, _chess
 
 BANDS: tuple[tuple[str, float, float], ...] = (
@@ -93,6 +93,8 @@ def evaluate_puzzles(model, split: str = "test", iters: int | None = None, n: in
     (default: the model's recommended iterations), plus ``split``, ``iters`` and ``source``."""
     from ..data import load_split
 
+    if model.task.name != "chess":
+        raise LoopzooError(f"Lichess puzzles need a chess model; this one solves {model.task.name}")
     data = load_split("chess", split, seed=seed, n=n, source="lichess")
     iters = iters or model.config.iters
     moves = model.solve(data.inputs, iters=iters, batch_size=batch_size)  # list[ChessMove]

@@ -59,3 +59,17 @@ def test_report_overall_and_by_band():
 def test_lengths_must_match():
     with pytest.raises(DataError, match="lengths differ"):
         first_move_report([TWO_MATES], [], ["a1a8"], [1000])
+
+
+def test_evaluate_puzzles_on_the_bundled_flagship():
+    import loopzoo
+    from loopzoo import LoopzooError
+    from loopzoo.tasks.chess_eval import evaluate_puzzles
+
+    model = loopzoo.load("chess-internal-recall-outernorm")
+    report = evaluate_puzzles(model, "test", iters=3, n=24)
+    assert report["iters"] == 3 and report["split"] == "test" and report["overall"]["n"] == 24
+    assert sum(c["n"] for c in report["bands"].values()) == 24
+    assert sum(c["right"] for c in report["bands"].values()) == report["overall"]["right"]
+    with pytest.raises(LoopzooError, match="need a chess model"):
+        evaluate_puzzles(loopzoo.load("sudoku-internal-recall-outernorm"), n=2)
