@@ -1,14 +1,15 @@
-"""Make the bundled public sudoku set: both public lists, rated by the project's solver, one xz CSV.
+"""Make a bundled public sudoku file: one public list, rated by the project's solver, as xz CSV.
 
-    python scripts/make_sudoku_public.py --lists ../shared/data --workers 2          # rates all (~30 min, 2 cores)
-    python scripts/make_sudoku_public.py --lists ../shared/data --ratings /tmp/ratings --check 300
+    python scripts/make_sudoku_public.py --lists ../shared/data --list 17-clue --workers 2      # rates all
+    python scripts/make_sudoku_public.py --lists ../shared/data --list forum-hardest --ratings /tmp/ratings --check 300
 
 ``--lists`` holds the tdoku-style files (``puzzle,solution``, 0 = blank) named in
-:data:`loopzoo.data.sudoku_public.LISTS`. ``--ratings DIR`` takes ratings computed before
-(``DIR/<list file stem>.txt``, one ``backtracks[,guesses]`` line per puzzle in file order) and
-re-rates ``--check`` seeded random puzzles to confirm them. Writes
-loopzoo/data/bundled/sudoku_public.csv.xz (question, answer, rating, source) and records its
-sha256, split sizes, provenance and licence in the manifest.
+:data:`loopzoo.data.sudoku_public.LISTS`. Without ``--ratings`` every puzzle is rated here
+(forum-hardest about 18 ms a puzzle, 17-clue several times more, on one idle core).
+``--ratings DIR`` takes ratings computed before (``DIR/<list file stem>.txt``, one
+``backtracks[,guesses]`` line per puzzle in file order) and re-rates ``--check`` seeded random
+puzzles to confirm them. Writes loopzoo/data/bundled/sudoku_public_<list>.csv.xz (question,
+answer, rating, source) and records its sha256, split sizes, provenance and licence in the manifest.
 """
 from __future__ import annotations
 
@@ -35,57 +36,56 @@ def read_ratings(path: Path) -> list[int]:
     return [int(line.split(",")[0]) for line in path.read_text().split()]
 
 
-def check_sample(lists: dict[str, list[tuple[str, str]]], ratings: dict[str, list[int]], n: int, workers: int) -> None:
-    """Re-rate ``n`` seeded random puzzles (split over the lists) and compare with ``ratings``."""
-    rng = random.Random(f"{sp.SALT}:check")
-    picks = [(name, i) for name, rows in lists.items() for i in rng.sample(range(len(rows)), n // len(lists))]
+def check_sample(rows: list[tuple[str, str]], ratings: list[int], n: int, workers: int) -> None:
+    """Re-rate ``n`` seeded random puzzles of ``rows`` and compare with ``ratings``."""
+    picks = random.Random(f"{sp.SALT}:check").sample(range(len(rows)), min(n, len(rows)))
     t0 = time.time()
-    again = list(sp.rate_rows([lists[name][i] for name, i in picks], workers))
-    bad = [(name, i, ratings[name][i], r) for (name, i), r in zip(picks, again) if ratings[name][i] != r]
+    again = list(sp.rate_rows([rows[i] for i in picks], workers))
+    bad = [(i, ratings[i], r) for i, r in zip(picks, again) if ratings[i] != r]
     if bad:
-        raise DataError(f"{len(bad)} of {len(picks)} re-rated puzzles differ (list, row, given, re-rated): {bad[:5]}")
+        raise DataError(f"{len(bad)} of {len(picks)} re-rated puzzles differ (row, given, re-rated): {bad[:5]}")
     print(f"check: {len(picks)} seeded random puzzles re-rated in {time.time() - t0:.0f} s, all equal the given ratings")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lists", type=Path, required=True, help="folder with the two public list files")
+    ap.add_argument("--lists", type=Path, required=True, help="folder with the public list files")
+    ap.add_argument("--list", required=True, choices=list(sp.LISTS), help="which list to bundle")
     ap.add_argument("--ratings", type=Path, default=None, help="folder of precomputed ratings (else rate here)")
     ap.add_argument("--check", type=int, default=300, help="with --ratings: re-rate this many puzzles")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=bundled.DIR / bundled.FILES["sudoku_public"])
+    ap.add_argument("--out", type=Path, default=None, help="default: the bundled file of the list")
     args = ap.parse_args()
-
-    files = {name: args.lists / str(info["file"]) for name, info in sp.LISTS.items()}
-    lists = {name: sp.read_upstream(path) for name, path in files.items()}
-    for name, rows in lists.items():
-        if len(rows) != sp.LISTS[name]["rows"]:
-            raise DataError(f"{files[name]}: {len(rows)} puzzles, expected {sp.LISTS[name]['rows']}")
+    info = sp.LISTS[args.list]
+    out = args.out or bundled.DIR / bundled.FILES[sp.BUNDLED[args.list]]
+    upstream = args.lists / str(info["file"])
+    rows = sp.read_upstream(upstream)
+    if len(rows) != info["rows"]:
+        raise DataError(f"{upstream}: {len(rows)} puzzles, expected {info['rows']}")
     ratings = None
     if args.ratings is not None:
-        ratings = {name: read_ratings(args.ratings / (str(info["file"]).removesuffix(".csv.xz") + ".txt"))
-                   for name, info in sp.LISTS.items()}
+        ratings = {args.list: read_ratings(args.ratings / (str(info["file"]).removesuffix(".csv.xz") + ".txt"))}
+        if len(ratings[args.list]) != len(rows):
+            raise DataError(f"{args.ratings}: {len(ratings[args.list])} ratings for {len(rows)} puzzles (not finished?)")
         if args.check:
-            check_sample(lists, ratings, args.check, args.workers)
+            check_sample(rows, ratings[args.list], args.check, args.workers)
     t0 = time.time()
-    rows = sp.build_rows(lists, ratings, workers=args.workers, progress=True)
-    write_csv(args.out, sp.HEADER, rows)
-    questions = [r[0] for r in rows]
-    sizes = {s: len(v) for s, v in sp.split_indices(questions, [r[2] for r in rows], [r[3] for r in rows]).items()}
-    print(f"wrote {len(rows):,} puzzles to {args.out} in {time.time() - t0:.0f} s; splits {sizes}")
-    if args.out.parent.resolve() == bundled.DIR.resolve():
-        made_by = f"python scripts/make_sudoku_public.py --lists DIR --workers {args.workers}"
+    built = sp.build_rows({args.list: rows}, ratings, workers=args.workers, progress=True)
+    write_csv(out, sp.HEADER, built)
+    sizes = {s: len(v) for s, v in sp.split_indices([r[0] for r in built], [r[2] for r in built]).items()}
+    print(f"wrote {len(built):,} puzzles to {out} in {time.time() - t0:.0f} s; splits {sizes}")
+    if out.parent.resolve() == bundled.DIR.resolve():
+        made_by = f"python scripts/make_sudoku_public.py --lists DIR --list {args.list} --workers {args.workers}"
         if args.ratings is not None:
-            made_by += f" (ratings precomputed by the same solver; {args.check} re-rated and equal)"
+            made_by += f" (ratings precomputed by the same solver; {args.check} seeded puzzles re-rated, all equal)"
         entry = bundled.record(
-            args.out, task="sudoku", rows=len(rows), **sizes,
-            lists={name: {"rows": len(lists[name]), "upstream": info["upstream"], "what": info["what"],
-                          "upstream_sha256": sha256_file(files[name])} for name, info in sp.LISTS.items()},
+            out, task="sudoku", list=args.list, rows=len(built), **sizes,
+            upstream=info["upstream"], upstream_sha256=sha256_file(upstream), what=info["what"],
             licence=sp.LICENCE, made_by=made_by,
             rating="backtracks of loopzoo.data.sudoku_solver.rate (naked singles, MRV, full search)",
-            split="test = the hardest 20% of each list by rating (ties: fewer givens, then sha256); val = 5,000 seeded of the rest",
+            split="test = the list's hardest 20% by rating (ties: fewer givens, then sha256); val = 2,500 seeded of the rest",
         )
-        print(f"recorded {args.out.name} ({entry['bytes']:,} bytes, sha256 {entry['sha256'][:16]}...)")
+        print(f"recorded {out.name} ({entry['bytes']:,} bytes, sha256 {entry['sha256'][:16]}...)")
     return 0
 
 

@@ -14,7 +14,10 @@ from ..checkpoint import sha256_file
 
 DIR = Path(__file__).parent / "bundled"
 MANIFEST = DIR / "manifest.json"
-FILES = {"sudoku": "sudoku.csv.xz", "chess": "chess.csv.xz", "sudoku_public": "sudoku_public.csv.xz"}
+FILES = {
+    "sudoku": "sudoku.csv.xz", "chess": "chess.csv.xz",
+    "sudoku_public_forum_hardest": "sudoku_public_forum_hardest.csv.xz", "sudoku_public_17_clue": "sudoku_public_17_clue.csv.xz",
+}
 
 
 def manifest() -> dict[str, dict[str, Any]]:

@@ -44,20 +44,21 @@ def _list(args: argparse.Namespace) -> int:
 
 def _list_public(entries: dict) -> None:
     """The bundled public sudoku lists: sizes per list and split, and how to load them."""
-    from . import bundled
+    from . import bundled, sudoku_public
 
-    name = bundled.FILES["sudoku_public"]
-    entry = entries.get(name)
-    if entry is None:
-        print(f"{'':12s} no bundled public set (make it: python scripts/make_sudoku_public.py --lists DIR)")
-        return
-    lists = ", ".join(f"{k} {v['rows']:,}" for k, v in entry.get("lists", {}).items())
-    splits = ", ".join(f"{k} {entry[k]:,}" for k in ("train", "val", "test") if k in entry)
-    print(
-        f"{'':12s} public {name}: {entry['rows']:,} puzzles ({lists}; {splits}), {entry['bytes'] / 1e6:.1f} MB, "
-        f"sha256 {entry['sha256'][:12]}; load_split('sudoku', SPLIT, source='public' | "
-        f"'forum-hardest' | '17-clue')"
-    )
+    for name, key in sudoku_public.BUNDLED.items():
+        file = bundled.FILES[key]
+        entry = entries.get(file)
+        if entry is None:
+            print(f"{'':12s} public list {name} not bundled yet "
+                  f"(make it: python scripts/make_sudoku_public.py --lists DIR --list {name})")
+            continue
+        splits = ", ".join(f"{k} {entry[k]:,}" for k in ("train", "val", "test") if k in entry)
+        print(
+            f"{'':12s} public {file}: {entry['rows']:,} puzzles ({splits}), {entry['bytes'] / 1e6:.1f} MB, "
+            f"sha256 {entry['sha256'][:12]}; source='{name}'"
+        )
+    print(f"{'':12s} both public lists: load_split('sudoku', SPLIT, source='public')")
 
 
 def _make(args: argparse.Namespace) -> int:

@@ -1,18 +1,19 @@
 """The public sudoku lists bundled with loopzoo, rated by the project's solver and split by rating.
 
 Two lists that people use to test solvers (both from t-dillon/tdoku's benchmark data, BSD-2-Clause;
-provenance and licence in ``bundled/sudoku_public.PROVENANCE.md`` and the manifest):
+provenance and licence in ``bundled/PROVENANCE.md`` and the manifest):
 
 - ``forum-hardest``: 48,766 puzzles of the forum's "hardest" list, Sudoku Explainer rating >= 11;
 - ``17-clue``: 49,158 puzzles of Gordon Royle's list with 17 givens (the minimum).
 
-Every puzzle is rated like the generated set: backtracks of :func:`sudoku_solver.rate`. The split
-follows the paper (hardest 20% = test), taken in each list, since the rating's scale differs
+Each list is bundled as its own file (``bundled/sudoku_public_<list>.csv.xz``). Every puzzle is
+rated like the generated set: backtracks of :func:`sudoku_solver.rate`. The split follows the
+paper (hardest 20% = test), taken in each list on its own, since the rating's scale differs
 between them (docs/sudoku-data.md):
 
-- **test**: of each list, the top ``round(0.2 * n)`` puzzles ranked by rating (descending), ties
-  broken by fewer givens, then by the sha256 of the question (so the cut is exact and deterministic);
-- **val**: a fixed sample of 5,000 of the rest (the smallest sha256 of ``"...:val:" + question``);
+- **test**: the list's top ``round(0.2 * n)`` puzzles ranked by rating (descending), ties broken
+  by fewer givens, then by the sha256 of the question (so the cut is exact and deterministic);
+- **val**: a fixed sample of 2,500 of the list's rest (the smallest sha256 of ``"...:val:" + question``);
 - **train**: the rest.
 
 Membership never depends on ``seed``. Each split is returned in a seeded hash order, so
@@ -50,10 +51,11 @@ LISTS: dict[str, dict[str, str | int]] = {
         "what": "Gordon Royle's list of 17-clue sudokus (the minimum number of givens)",
     },
 }
-LICENCE = "BSD-2-Clause (t-dillon/tdoku, Copyright (c) 2019, Tom Dillon); see sudoku_public.PROVENANCE.md"
+LICENCE = "BSD-2-Clause (t-dillon/tdoku, Copyright (c) 2019, Tom Dillon); see bundled/PROVENANCE.md"
 SOURCES = ("generated", "public", *LISTS)  # the ``source=`` choices of load_split("sudoku", ...)
+BUNDLED = {"forum-hardest": "sudoku_public_forum_hardest", "17-clue": "sudoku_public_17_clue"}  # bundled.FILES keys
 TEST_FRACTION = 0.2
-N_VAL = 5_000
+VAL_PER_LIST = 2_500
 SALT = "loopzoo-sudoku-public"
 
 
@@ -159,9 +161,10 @@ def split_indices(
 ) -> dict[str, np.ndarray]:
     """Indices of train / val / test in file order (see the module docstring for the rule).
 
-    With ``sources``, each list gives its own hardest fifth to test: the rating's scale differs
-    between the lists (a naked-singles search on 17 givens backtracks far more), so one cut over
-    both would put nearly only 17-clue puzzles in test (docs/sudoku-data.md).
+    Each list (by ``sources``; one list without) is split on its own, so a list's split does not
+    depend on which other lists are loaded, and each gives its own hardest fifth to test: the
+    rating's scale differs between the lists, so one cut over both would put nearly only 17-clue
+    puzzles in test (docs/sudoku-data.md).
     """
     rating = np.asarray(ratings, dtype=np.float64)
     givens = np.array([81 - q.count(".") for q in questions])
@@ -169,18 +172,18 @@ def split_indices(
     groups = [np.arange(len(questions))] if sources is None else [
         np.flatnonzero(np.asarray(sources) == name) for name in dict.fromkeys(sources)
     ]
-    test_parts, rest_parts = [], []
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for group in groups:
         rank = group[np.lexsort((tie[group], givens[group], -rating[group]))]  # hardest first
         n_test = int(round(TEST_FRACTION * len(group)))
-        test_parts.append(rank[:n_test])
-        rest_parts.append(rank[n_test:])
-    test, rest = np.sort(np.concatenate(test_parts)), np.sort(np.concatenate(rest_parts))
-    if len(rest) <= N_VAL:
-        raise DataError(f"the public sudoku set has {len(rest)} puzzles below the hard cut; val needs more than {N_VAL}")
-    val = np.sort(rest[np.argsort(_hash_keys((questions[i] for i in rest), f"{SALT}:val:"), kind="stable")[:N_VAL]])
-    train = np.setdiff1d(rest, val)
-    return {"train": train, "val": val, "test": test}
+        rest = rank[n_test:]
+        if len(rest) <= VAL_PER_LIST:
+            raise DataError(f"a public sudoku list has {len(rest)} puzzles below its hard cut; val needs more than {VAL_PER_LIST}")
+        by_hash = rest[np.argsort(_hash_keys((questions[i] for i in rest), f"{SALT}:val:"), kind="stable")]
+        parts["test"].append(rank[:n_test])
+        parts["val"].append(by_hash[:VAL_PER_LIST])
+        parts["train"].append(by_hash[VAL_PER_LIST:])
+    return {split: np.sort(np.concatenate(p)) for split, p in parts.items()}
 
 
 def _read_and_split(path: Path) -> tuple[list[str], list[str], list[float], np.ndarray, dict[str, np.ndarray]]:
@@ -188,27 +191,42 @@ def _read_and_split(path: Path) -> tuple[list[str], list[str], list[float], np.n
     return questions, answers, ratings, sources, split_indices(questions, ratings, sources)
 
 
+def bundled_file(name: str) -> Path:
+    """The verified bundled file of list ``name``; :class:`DataError` naming the command if absent."""
+    from . import bundled
+
+    key = BUNDLED[name]
+    if not (bundled.DIR / bundled.FILES[key]).is_file():
+        raise DataError(
+            f"the public sudoku list {name!r} is not bundled yet; make it with "
+            f"python scripts/make_sudoku_public.py --lists DIR --list {name}"
+        )
+    return bundled.path_for(key)
+
+
 def load(split: str, source: str = "public", seed: int = 0, n: int | None = None, path: str | Path | None = None) -> TaskDataset:
     """A split of the public set (``source="public"``) or of one list of it (``"forum-hardest"``, ``"17-clue"``).
 
     ``seed`` orders the split (so ``n`` takes a seeded random sample of it); membership is fixed.
-    ``path`` reads another file of the bundled format instead of the bundled one.
+    ``path`` reads one file of the bundled format (any lists) instead of the bundled files.
     """
-    from . import bundled
     from .sudoku import encode
 
     check_split(split)
     if source != "public" and source not in LISTS:
         raise DataError(f"unknown public sudoku source {source!r}; choose one of public, {', '.join(LISTS)}")
-    file = Path(path) if path is not None else bundled.path_for("sudoku_public")
-    questions, answers, ratings, sources, splits = cached_read(_read_and_split, file)
-    idx = splits[split]
-    idx = idx[np.argsort(_hash_keys((questions[i] for i in idx), f"{SALT}:order:{seed}:"), kind="stable")]
-    if source != "public":
-        idx = idx[sources[idx] == source]
-    if n is not None:
-        idx = idx[:n]
+    names = list(LISTS) if source == "public" else [source]
+    files = [Path(path)] if path is not None else [bundled_file(name) for name in names]
+    questions, answers, ratings = [], [], []
+    for file in files:
+        q, a, r, src, splits = cached_read(_read_and_split, file)
+        idx = splits[split]
+        idx = idx[np.isin(src[idx], names)]
+        questions += [q[i] for i in idx]
+        answers += [a[i] for i in idx]
+        ratings += [r[i] for i in idx]
+    order = np.argsort(_hash_keys(questions, f"{SALT}:order:{seed}:"), kind="stable")[:n]
     return TaskDataset(
-        "sudoku", split, [questions[i] for i in idx], [answers[i] for i in idx], [ratings[i] for i in idx],
-        source=f"{file} ({source})", encoder=encode,
+        "sudoku", split, [questions[i] for i in order], [answers[i] for i in order], [ratings[i] for i in order],
+        source=f"{', '.join(map(str, files))} ({source})", encoder=encode,
     )
