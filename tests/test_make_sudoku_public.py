@@ -1,0 +1,54 @@
+"""scripts/make_sudoku_public.py: a list file and precomputed ratings in, a checked bundled-format file out."""
+from __future__ import annotations
+
+import pytest
+
+from loopzoo import DataError
+from loopzoo.data import sudoku, sudoku_public
+
+from script_helpers import script_module
+
+
+def _lists(tmp_path, n: int = 4):
+    """A folder holding a tiny 17-clue-named list (generated puzzles) and a ratings folder for it."""
+    items = [sudoku.make_item(4, i) for i in range(n)]
+    lists, ratings = tmp_path / "lists", tmp_path / "ratings"
+    lists.mkdir()
+    ratings.mkdir()
+    name = str(sudoku_public.LISTS["17-clue"]["file"])
+    (lists / name.removesuffix(".xz")).write_text(
+        "puzzle,solution\n" + "".join(f"{q.replace('.', '0')},{a}\n" for q, a, _ in items)
+    )
+    import lzma
+
+    (lists / name).write_bytes(lzma.compress((lists / name.removesuffix(".xz")).read_bytes()))
+    (ratings / name.replace(".csv.xz", ".txt")).write_text("".join(f"{r},0\n" for *_, r in items))
+    return items, lists, ratings
+
+
+def test_builds_from_precomputed_ratings_after_a_check(tmp_path, capsys):
+    items, lists, ratings = _lists(tmp_path)
+    out = tmp_path / "public.csv.xz"
+    with script_module("make_sudoku_public") as mod:
+        assert mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--check", "2",
+                         "--rows", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "check: 2 seeded random puzzles re-rated" in printed and "wrote 4 puzzles" in printed
+    q, a, r, src = sudoku_public.read(out)
+    assert list(zip(q, a, r)) == [(qq, aa, float(rr)) for qq, aa, rr in items] and set(src) == {"17-clue"}
+
+
+def test_refuses_wrong_ratings_and_a_short_list(tmp_path):
+    items, lists, ratings = _lists(tmp_path)
+    txt = next(ratings.iterdir())
+    txt.write_text("".join(f"{r + 1},0\n" for *_, r in items))
+    with script_module("make_sudoku_public") as mod:
+        with pytest.raises(DataError, match="re-rated puzzles differ"):
+            mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--check", "4",
+                      "--rows", "4", "--out", str(tmp_path / "x.csv.xz")])
+        with pytest.raises(DataError, match="4 puzzles, expected 49158"):
+            mod.main(["--lists", str(lists), "--list", "17-clue", "--out", str(tmp_path / "x.csv.xz")])
+        txt.write_text("1,0\n")
+        with pytest.raises(DataError, match="1 ratings for 4 puzzles"):
+            mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--rows", "4",
+                      "--out", str(tmp_path / "x.csv.xz")])
