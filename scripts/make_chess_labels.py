@@ -29,15 +29,31 @@ def commit(path: Path, entry: dict) -> None:
     """``git add`` + ``git commit`` of the shard and the manifest only; retried while the index is locked."""
     paths = [str(path.relative_to(ROOT)), str(cl.manifest_path(path.parent).relative_to(ROOT))]
     msg = f"chess labels: {entry['file']} ({entry['rows']:,} rows, seed {entry['seed']}, games {entry['games'][0]}-{entry['games'][1] - 1})"
+    _commit(paths, msg, entry["file"])
+
+
+def commit_leftovers(directory: Path) -> None:
+    """Commit shards (and the manifest) a killed run wrote but did not commit."""
+    if not directory.resolve().is_relative_to(ROOT):
+        raise LoopzooError(f"--commit needs --dir inside the repository {ROOT}, got {directory}")
+    rel = str(directory.resolve().relative_to(ROOT))
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", rel], cwd=ROOT,
+                            capture_output=True, text=True).stdout
+    paths = [line[3:] for line in status.splitlines() if line[3:].endswith((".csv.xz", "manifest.json"))]
+    if paths:
+        _commit(paths, f"chess labels: {', '.join(Path(p).name for p in paths)} (left by a stopped run)", "left-over shards")
+
+
+def _commit(paths: list[str], msg: str, what: str) -> None:
     for attempt in range(30):
         add = subprocess.run(["git", "add", "--", *paths], cwd=ROOT, capture_output=True, text=True)
         done = add.returncode == 0 and subprocess.run(
             ["git", "commit", "-q", "-m", msg, "--", *paths], cwd=ROOT, capture_output=True, text=True).returncode == 0
         if done:
-            print(f"committed {entry['file']}", flush=True)
+            print(f"committed {what}", flush=True)
             return
         time.sleep(5 + attempt)
-    print(f"warning: could not commit {entry['file']}; commit it by hand: git add {' '.join(paths)}", flush=True)
+    print(f"warning: could not commit {what}; commit it by hand: git add {' '.join(paths)}", flush=True)
 
 
 def main() -> int:
@@ -60,6 +76,8 @@ def main() -> int:
                   f"(tactical {100 * res['tactical_agree']:.1f}% of {res['tactical_n']}, quiet "
                   f"{100 * res['quiet_agree']:.1f}% of {res['quiet_n']}); {time.time() - t0:.0f} s")
             return 0
+        if args.commit:
+            commit_leftovers(args.dir)
         manifest = cl.generate(args.seed, args.until, args.dir, args.workers, args.shard_rows,
                                on_shard=commit if args.commit else None, log=lambda s: print(s, flush=True))
     except LoopzooError as exc:
