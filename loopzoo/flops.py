@@ -15,7 +15,7 @@ def block_flops_per_token(config: ModelConfig, context: int) -> float:
     flops = 2 * (3 * d * d + d * d)  # qkv, output projection
     flops += 2 * 2 * ratio * d * d  # MLP up and down
     flops += 2 * 2 * context * d  # scores and weighted sum
-    recall_matmuls = {"none": 0, "recall": 2, "internal-recall": 4}.get(config.recall, 0)
+    recall_matmuls = {"none": 0, "recall": 1, "internal-recall": 2}.get(config.recall, 0)  # Wx s per use; Wh e once per input
     flops += 2 * recall_matmuls * d * d
     if config.norm == "gru":
         flops += 2 * 2 * 2 * 3 * d * d  # input and hidden matmuls of a GRU cell, per sub-layer

@@ -4,9 +4,12 @@
 ``local``: each token attends to a window of ``window`` neighbours, shifted at the borders
 so it always holds ``window`` positions (prefix sums); cost O(L * window), any length.
 
-q and k are rotated and normalized together, as one tensor, and attention runs in
-``scaled_dot_product_attention`` (its fused kernels): the loop's hot path is a few large
-kernels rather than many small ones.
+q and k are rotated and normalized together, as one tensor. Attention itself runs in
+``scaled_dot_product_attention`` (its fused kernels), except where that is slow: on the CPU, in
+bf16/fp16 with gradients, the fused kernel's backward ran about 7x slower than autograd through
+``softmax(q k^T * scale) v`` at the sudoku shape (``[64, 4, 81, 32]``: 44 ms against 6.8 ms), and
+it was half of a training step; there the explicit form runs (:func:`explicit_attention`,
+chosen by :func:`use_explicit`; ``scripts/bench_train.py`` measures both).
 """
 from __future__ import annotations
 
@@ -19,8 +22,46 @@ from .norms import RMSNorm, inverse_rms
 from .rotary import Rotary, remember
 
 
+def use_explicit(q: torch.Tensor, explicit: bool | None = None) -> bool:
+    """Whether :func:`explicit_attention` serves ``q``: ``explicit`` if given, else where it is the
+    faster kernel (on the CPU, in half precision, with gradients)."""
+    if explicit is not None:
+        return explicit
+    return q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16) and torch.is_grad_enabled()
+
+
+def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(hd) + mask) v`` for ``q, k, v [..., L, hd]`` (``mask`` additive,
+    broadcast to the scores ``[..., L, S]``): the function SDPA computes, as two batched matmuls
+    around a softmax, whose autograd backward is fast on the CPU for short sequences."""
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(q.shape[-1] ** -0.5)  # [..., L, S]
+    if mask is not None:
+        scores = scores + mask
+    return torch.matmul(torch.softmax(scores, dim=-1), v)  # [..., L, hd]
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+              explicit: bool | None = None) -> torch.Tensor:
+    """Scaled dot-product attention by the faster kernel for this call (:func:`use_explicit`)."""
+    if use_explicit(q, explicit):
+        return explicit_attention(q, k, v, mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+def set_kernel(model: nn.Module, explicit: bool | None) -> None:
+    """Set ``explicit`` (see :class:`Attention`) on every attention cell of ``model``."""
+    for module in model.modules():
+        if isinstance(module, Attention):
+            module.explicit = explicit
+
+
 class Attention(nn.Module):
-    """Fused QKV projection, rotary, per-head RMSNorm on q and k, output projection."""
+    """Fused QKV projection, rotary, per-head RMSNorm on q and k, output projection.
+
+    ``explicit`` picks the attention kernel (:func:`use_explicit`): None (default) the faster one
+    for each call, False always SDPA, True always the explicit form."""
+
+    explicit: bool | None = None
 
     def __init__(self, width: int, heads: int, grid: tuple[int, ...] = (), rope_base: float = 10000.0):
         super().__init__()
@@ -81,7 +122,7 @@ class Attention(nn.Module):
         return qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return F.scaled_dot_product_attention(q, k, v)
+        return attention(q, k, v, explicit=self.explicit)
 
 
 class LocalAttention(Attention):
@@ -121,7 +162,7 @@ class LocalAttention(Attention):
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         B, H, L, hd = q.shape
         if L <= self.window:
-            return F.scaled_dot_product_attention(q, k, v)
+            return attention(q, k, v, explicit=self.explicit)
         mask = self.band_mask(L, q.device, q.dtype)
         _, blocks, size, slots = mask.shape
         pad = blocks * size - L
@@ -129,7 +170,7 @@ class LocalAttention(Attention):
         # keys of block b: positions b*size - (W-1) ... (b+1)*size + W-2, cut from padded k, v
         k, v = (F.pad(t, (0, 0, self.window - 1, pad + self.window - 1)).unfold(2, slots, size).transpose(-1, -2)
                 .reshape(B * H, blocks, slots, hd) for t in (k, v))
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B*H, blocks, size, hd]
+        y = attention(q, k, v, mask, self.explicit)  # [B*H, blocks, size, hd]
         return y.view(B, H, blocks * size, hd)[:, :, :L]
 
 

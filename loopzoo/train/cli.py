@@ -34,7 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log-every", type=int, help="steps between loss records")
     g = p.add_argument_group("hardware")
     g.add_argument("--device", help="cpu or cuda (default: cuda if available)")
-    g.add_argument("--compile", action="store_true", help="torch.compile the block")
+    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the block (default: for runs of 2,000 steps or more, with the fast step)")
+    g.add_argument("--no-fast-step", dest="fast_step", action="store_false",
+                   help="the step as before 2026-12: SDPA attention everywhere, no compile unless --compile")
     g.add_argument("--precision", choices=("auto", "bf16", "fp32"),
                    help="bf16 autocast or fp32 (default auto: bf16 on CUDA and on CPUs with AVX-512 BF16 or AMX)")
     g.add_argument("--no-bf16", action="store_true", help="same as --precision fp32")
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         config = paper_recipe(model_config.task, **overrides)
         run_dir = Path(args.out or Path("runs") / args.name)
     trainer = Trainer(model_config, config, run_dir, device=args.device, compile=args.compile,
-                      progress=False if args.quiet else None)
+                      progress=False if args.quiet else None, fast_step=args.fast_step)
     try:
         if args.resume:
             trainer.resume()

@@ -13,6 +13,7 @@ import shutil
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from tqdm.auto import tqdm
 from .. import checkpoint as model_checkpoint
 from ..checkpoint import write_text_atomic
 from ..config import ModelConfig
-from ..errors import ConfigError, LoopzooError
+from ..errors import ConfigError, LoopzooError, LoopzooWarning
 from ..evaluate import accuracy_curve, collate, recall_spectral_radius
 from ..hardware import use_bf16
+from ..layers.attention import set_kernel
 from ..model import LoopedTransformer, build
 from ..registry import augmentations
 from . import checkpoints, metrics
@@ -104,16 +106,28 @@ def load_datasets(task: str, config: TrainConfig) -> dict[str, Any]:
     return data
 
 
+# Runs of at least this many steps compile the block by default: compiling costs tens of seconds
+# to a few minutes on a CPU, which a long run repays (``scripts/bench_train.py`` measures both).
+COMPILE_MIN_STEPS = 2000
+
+
 class Trainer:
     """Train one model; ``fit()`` runs to the end, checkpointing into ``run_dir``.
 
     On several processes (``torchrun``) the model is wrapped in DDP, every rank reads its share
     of each batch through a ``DistributedSampler``, and rank 0 alone writes files.
+
+    The fast step is the default (``fast_step=True``): attention by the faster kernel per call
+    (:func:`loopzoo.layers.attention.use_explicit`) and, for runs of at least
+    :data:`COMPILE_MIN_STEPS` steps (``compile=None``), the block compiled with ``torch.compile``
+    (one iteration, so the progressive loss's random depths do not recompile it); evaluations run
+    eager. ``fast_step=False`` is the step as it was: SDPA everywhere, eager. ``compile=True`` or
+    ``False`` decides compiling alone; a compile that fails falls back to eager with a warning.
     """
 
     def __init__(self, model_config: ModelConfig, config: TrainConfig, run_dir: str | Path, *,
-                 device: str | None = None, compile: bool = False, datasets: dict[str, Any] | None = None,
-                 progress: bool | None = None):
+                 device: str | None = None, compile: bool | None = None, datasets: dict[str, Any] | None = None,
+                 progress: bool | None = None, fast_step: bool = True):
         self.dist = Distributed.from_env(device)
         self.device = self.dist.device
         self.config, self.model_config = config, model_config
@@ -137,9 +151,6 @@ class Trainer:
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.net = self.dist.wrap(self.model)
-        if compile:
-            for block in self.model.blocks:
-                block.compile()
         self.autocast = use_bf16(config.precision, self.device)
         task = model_config.task
         self.augment = augmentations.get(task) if config.augment and task in augmentations.names() else None
@@ -151,6 +162,32 @@ class Trainer:
         self._started = time.perf_counter()
         self.progress = progress
         self.losses: list[float] = []  # per step, this process's loss
+        set_kernel(self.model, None if fast_step else False)
+        if compile is None:
+            compile = fast_step and self.total_steps >= COMPILE_MIN_STEPS
+        self.compiled = bool(compile) and self._compile()
+
+    def _compile(self) -> bool:
+        """Compile every block for training; a probe of both phases of a step (the no-grad
+        iterations with the recall folded, then one with gradients) makes a compile failure show
+        here, where the blocks fall back to eager with a :class:`LoopzooWarning`."""
+        try:
+            for block in self.model.blocks:
+                block.compile()
+            x, y = self.batch_for(0)
+            self.net.train()
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                logits, _ = self.net(x, 1, no_grad_iters=1)
+            F.cross_entropy(logits.float().flatten(0, 1), y.flatten()).backward()
+        except Exception as exc:  # torch.compile raises many kinds; the eager blocks still train
+            for block in self.model.blocks:
+                block._compiled_call_impl = None
+            warnings.warn(f"torch.compile failed, training eager: {type(exc).__name__}: {str(exc)[:300]}",
+                          LoopzooWarning, stacklevel=3)
+            return False
+        finally:
+            self.optimizer.zero_grad(set_to_none=True)
+        return True
 
     # --- state --------------------------------------------------------------------------
     def _extra(self) -> dict[str, Any]:
@@ -158,7 +195,8 @@ class Trainer:
                 "train_seconds": round(self.train_seconds, 1),
                 "eval_seconds": round(self.eval_seconds, 3), "device": str(self.device), "decay_from": self.decay_from,
                 "decays": list(self.decays),
-                "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads()}
+                "precision": "bf16" if self.autocast else "fp32", "threads": torch.get_num_threads(),
+                "compiled": self.compiled}
 
     def _write_train_json(self) -> None:
         """``run_dir/train.json``: the model and training configs a continued run starts from."""
@@ -280,8 +318,9 @@ class Trainer:
         for split in ("val", "test", "probe"):
             if split not in self.datasets:
                 continue
-            curve = accuracy_curve(self.model, self.datasets[split], self.config.eval_iters,
-                                   limit=self.config.eval_samples, autocast=self.autocast)
+            with torch.compiler.set_stance("force_eager"):  # other batch sizes, inference mode: no recompiles
+                curve = accuracy_curve(self.model, self.datasets[split], self.config.eval_iters,
+                                       limit=self.config.eval_samples, autocast=self.autocast)
             record[split] = curve.summary(points=(1, 10, 30, 100, 300, 500, self.config.eval_iters))
         self._log(record)
         self.eval_seconds += time.perf_counter() - started

@@ -292,3 +292,68 @@ def test_a_probe_split_is_evaluated_and_breaks_ties_on_val(tmp_path):
     assert best["best_score"] == [val, 0.5] and best["best_val"] == val
     assert not trainer._keep_if_best({**record, "val": {**record["val"], "best": val - 0.01},
                                       "probe": {**record["probe"], "best": 1.0}})  # val comes first
+
+
+def test_the_fast_step_keeps_the_losses_of_the_sdpa_step_over_200_steps(tmp_path):
+    """bf16 on the CPU: the fast step's attention (explicit) against SDPA's, same start and batches.
+
+    Sudoku, whose tiny runs learn smoothly (tiny prefix-sums runs at a high rate are chaotic: fp32
+    runs that differ only in float rounding ended 0.58 and 0.69 apart)."""
+    from loopzoo.train.trainer import Trainer
+    from train_helpers import tiny_config
+
+    runs = {}
+    for fast in (True, False):
+        trainer = Trainer(loopzoo.config_for("sudoku-internal-recall-outernorm", **TINY_MODEL),
+                          tiny_config(epochs=50, precision="bf16", task_options={}, checkpoint_every=1000),
+                          tmp_path / str(fast), progress=False, compile=False, fast_step=fast)
+        assert trainer.total_steps == 200
+        trainer.fit()
+        runs[fast] = [loss for _, loss in sorted(losses(tmp_path / str(fast)).items())]
+    fast, slow = runs[True], runs[False]
+    assert abs(fast[0] - slow[0]) < 0.01  # the same function up to bf16 rounding
+    tail = len(fast) // 5
+    assert sum(fast[-tail:]) / tail < 0.8 * fast[0]  # both learn (measured: 2.23 -> 1.52) ...
+    assert abs(sum(fast[-tail:]) - sum(slow[-tail:])) / sum(slow[-tail:]) < 0.03  # ... to the same loss (0.2-0.8% apart)
+
+
+def test_a_compile_that_fails_trains_eager_with_a_warning(tmp_path, monkeypatch):
+    from loopzoo.errors import LoopzooWarning
+
+    def broken(*args, **kwargs):
+        def fail(*a, **k):
+            raise RuntimeError("no C++ compiler here")
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(LoopzooWarning, match="torch.compile failed, training eager: RuntimeError: no C"):
+        trainer = make(tmp_path, max_steps=3, compile=True)
+    assert not trainer.compiled
+    trainer.fit()
+    assert len(losses(tmp_path)) == 3
+
+
+def test_long_runs_compile_by_default_and_the_slow_step_does_not(tmp_path, monkeypatch):
+    from loopzoo.train import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module.Trainer, "_compile", lambda self: True)
+    assert Trainer_compiled(tmp_path / "a", epochs=10_000)
+    assert not Trainer_compiled(tmp_path / "b", epochs=4)
+    assert not Trainer_compiled(tmp_path / "c", epochs=10_000, fast_step=False)
+    assert Trainer_compiled(tmp_path / "d", epochs=4, fast_step=False, compile=True)
+
+
+def Trainer_compiled(run_dir, compile=None, **kw) -> bool:
+    return make(run_dir, compile=compile, **kw).compiled
+
+
+def test_a_compiled_run_trains_like_the_eager_one(tmp_path):
+    eager = make(tmp_path / "eager", max_steps=6)
+    eager.fit()
+    compiled = make(tmp_path / "compiled", max_steps=6, compile=True)
+    assert compiled.compiled
+    compiled.fit()
+    a, b = losses(tmp_path / "eager"), losses(tmp_path / "compiled")
+    assert a.keys() == b.keys()
+    for step in a:
+        assert b[step] == pytest.approx(a[step], rel=1e-3)

@@ -17,8 +17,10 @@ def tiny_config(**kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
-def make(run_dir, **kw) -> Trainer:
-    return Trainer(loopzoo.config_for(NAME, width=16, heads=2), tiny_config(**kw), run_dir, progress=False)
+def make(run_dir, compile: bool = False, fast_step: bool = True, **kw) -> Trainer:
+    """A tiny trainer; eager unless ``compile`` (timed runs set huge epoch counts, which would compile)."""
+    return Trainer(loopzoo.config_for(NAME, width=16, heads=2), tiny_config(**kw), run_dir, progress=False,
+                   compile=compile, fast_step=fast_step)
 
 
 def losses(run_dir) -> dict[int, float]:
