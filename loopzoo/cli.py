@@ -22,6 +22,7 @@ examples:
   loopzoo info prefix-sums-internal-recall-outernorm
   loopzoo solve prefix-sums-internal-recall-outernorm 0110100 --weights runs/ps --iters 40
   loopzoo solve sudoku-internal-recall-outernorm PUZZLE --iters 500 --halt valid --restarts 2
+  loopzoo solve sudoku-internal-recall-outernorm PUZZLE --iters 300 --halt valid --breadth 16
 """
 
 # Modules that add subcommands: each has ``add_parser(subparsers)``; absent ones are skipped.
@@ -140,7 +141,8 @@ def marks(encoding: str | None) -> dict[bool | None, str]:
 def _solve(args: argparse.Namespace) -> int:
     model = model_from_args(args)
     solutions = model.solve(list(args.inputs), iters=args.iters, device=args.device, halt=args.halt,
-                            compile=args.compile, restarts=args.restarts, seed=args.seed, return_info=True)
+                            compile=args.compile, restarts=args.restarts, seed=args.seed, breadth=args.breadth,
+                            noise=args.noise, return_info=True)
     mark = marks(getattr(sys.stdout, "encoding", None))
     checks = model.task.can_verify()
     for sol in solutions:
@@ -149,8 +151,9 @@ def _solve(args: argparse.Namespace) -> int:
         notes = []
         if checks:
             notes.append(f"{mark[sol.verified]} {sol.status}" + ("" if sol.verified else f": {sol.reason}"))
-        if args.halt or args.restarts:
-            notes.append(f"[{sol.total_iters} iterations" + (f", {sol.runs} runs]" if sol.runs > 1 else "]"))
+        if args.halt or args.restarts or args.breadth != 1:
+            notes.append(f"[{sol.total_iters} iterations" + (f", {sol.runs} runs" if sol.runs > 1 else "")
+                         + (f", {sol.trajectories} trajectories" if sol.trajectories > 1 else "") + "]")
         if notes:  # beside a one-line answer, under a multi-line one (a maze)
             line += ("\n" if "\n" in line else "  ") + "  ".join(notes)
         print(line)
@@ -193,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(--iters becomes a cap; the iterations used are printed)")
     p.add_argument("--restarts", type=int, default=0, metavar="K",
                    help="run an input whose answer fails the check again from a perturbed start, up to K times")
-    p.add_argument("--seed", type=int, default=0, help="seed of the restarts' start states (default 0)")
+    p.add_argument("--breadth", type=int, default=1, metavar="K",
+                   help="run K trajectories per input side by side (from e and K-1 perturbed starts); the answer is a "
+                        "verified one if any, else the most common (ties: the most confident) (default 1)")
+    p.add_argument("--noise", type=float, default=1.0, help="scale of --breadth's perturbed starts (default 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the restarts' and --breadth's start states (default 0)")
     p.add_argument("--compile", action="store_true", help="torch.compile the block first (slow start, faster loop)")
     p.set_defaults(func=_solve)
 

@@ -132,6 +132,58 @@ class Valid(Criterion):
             self.fallback.keep(rows)
 
 
+class Grouped(Criterion):
+    """Breadth at test time (``solve(..., breadth=K)``): rows ``i*K .. i*K+K-1`` are the ``K``
+    trajectories of input ``i``; all of them stop at the first iteration where one of them (not yet
+    stopped) has an answer that verifies, so a finished input leaves the batch at the next compaction.
+
+    ``inner`` (the ``halt`` criterion, or None) may also stop single trajectories; ``"valid"``
+    needs no inner check (verified rows stop anyway), so only its fallback is kept, for answers the
+    task cannot check. Not registered: ``solve`` builds it.
+    """
+
+    needs_logits = True
+
+    def __init__(self, inner: Criterion | None, breadth: int):
+        self.unknown_only = isinstance(inner, Valid)  # "valid:SPEC": SPEC applies to unknown verdicts only
+        self.inner = inner.fallback if isinstance(inner, Valid) else inner
+        self.breadth = breadth
+        self.task: Any = None
+        self.parsed: list[Any] = []
+
+    def bind(self, task, parsed):
+        if len(parsed) % self.breadth:
+            raise InputError(f"halting: {len(parsed)} rows are not whole groups of breadth {self.breadth}")
+        self.task, self.parsed = task, list(parsed)
+        self.group = torch.arange(len(parsed)) // self.breadth  # [R] input of each row
+        self.stopped = torch.zeros(len(parsed), dtype=torch.bool)  # [R] rows this criterion has stopped
+        self.done = torch.zeros(len(parsed) // self.breadth, dtype=torch.int32)  # [N] inputs with a verified answer
+        if self.inner is not None:
+            self.inner.bind(task, parsed)
+
+    def __call__(self, prev, s, logits):
+        if self.task is None:
+            raise InputError("halting: a grouped criterion needs the batch's inputs: call bind(task, parsed) first")
+        if self.group.device != logits.device:  # no host sync in the loop: the masks live beside the logits
+            self.group, self.stopped, self.done = (t.to(logits.device) for t in (self.group, self.stopped, self.done))
+        status = self.task.verify_logits(logits, self.parsed)  # [R] int8
+        hit = status == VERIFIED
+        if self.inner is not None:
+            own = self.inner(prev, s, logits)  # [R]
+            hit = hit | (own & (status == UNKNOWN) if self.unknown_only else own)
+        fresh = (status == VERIFIED) & ~self.stopped  # a held (stopped) row's later answers are not returned
+        self.done = self.done.index_add(0, self.group, fresh.to(torch.int32))  # [N] > 0: a row of the input verified
+        hit = hit | (self.done[self.group] > 0)
+        self.stopped = self.stopped | hit
+        return hit
+
+    def keep(self, rows):
+        self.parsed = [self.parsed[i] for i in rows.tolist()]
+        self.group, self.stopped = self.group[rows], self.stopped[rows]
+        if self.inner is not None:
+            self.inner.keep(rows)
+
+
 def make(spec: str) -> Criterion:
     """A criterion from ``"name"`` or ``"name:argument"``, e.g. ``"residual:1e-4"``."""
     if not isinstance(spec, str) or not spec:

@@ -23,6 +23,7 @@ from .config import ModelConfig
 from .errors import ConfigError, InputError, LoopzooError, LoopzooWarning
 from .layers.norms import RMSNorm
 from .registry import cells, norms, recalls, tasks
+from .breadth import MAX_BREADTH, check_noise, solve_batch
 from .tasks.base import Task
 
 
@@ -153,10 +154,11 @@ class Solution:
 
     answer: Any
     iters: int  # iterations of the run that gave the answer
-    total_iters: int  # iterations over all runs of this input (restarts included): its compute
+    total_iters: int  # iterations over all runs and trajectories of this input: its compute (block evaluations / depth)
     runs: int  # 1 + the restarts used
     verified: bool | None  # Task.verify: True valid, False breaks a rule, None the task cannot tell
     reason: str  # what the check found; for a failure, the first rule broken
+    trajectories: int = 1  # trajectories run side by side per run (solve's breadth)
 
     @property
     def status(self) -> str:
@@ -273,6 +275,8 @@ class LoopedTransformer(nn.Module):
         restarts: int = 0,
         seed: int = 0,
         restart_noise: float = 1.0,
+        breadth: int = 1,
+        noise: float = 1.0,
     ) -> Any:
         """Answer natural inputs (a sudoku string, a FEN, a bit string, or a list of them).
 
@@ -289,6 +293,13 @@ class LoopedTransformer(nn.Module):
         else the last. Inputs the task cannot check are not restarted. ``return_info=True``
         returns a :class:`Solution` per input (answer, iterations, runs, verdict and reason).
 
+        ``breadth=K`` runs ``K`` trajectories per input in one batch (:mod:`loopzoo.breadth`): from
+        ``e`` and from the starts of restarts ``1 .. K-1`` (scale ``noise``); all stop at the first
+        answer of any of them that verifies. The answer is a verified one if any was seen, else the
+        most common answer among the trajectories (not known to fail), ties broken by the model's
+        confidence. With ``halt``, the iterations returned (and ``Solution.total_iters``) are summed
+        over the trajectories. It cannot be combined with ``restarts`` or ``return_trace``.
+
         ``device`` (default: where the model is) moves the model there; ``autocast`` (default:
         on for CUDA) runs in bf16. ``compile=True`` (or a ``torch.compile`` mode such as
         ``"reduce-overhead"``, which uses CUDA graphs on GPU) compiles the blocks in place first,
@@ -302,12 +313,14 @@ class LoopedTransformer(nn.Module):
         check_every = check_iters(check_every, "check_every", high=2**62)
         restarts = check_count(restarts, "restarts", MAX_RESTARTS)
         seed = check_count(seed, "seed", 2**63 - 1)
-        if isinstance(restart_noise, bool) or not isinstance(restart_noise, (int, float, np.integer, np.floating)) \
-                or not 0 < float(restart_noise) < float("inf"):
-            raise InputError(f"restart_noise must be a positive finite number, got {str(restart_noise)[:60]!r}")
-        if return_trace and (halt is not None or restarts or return_info):
-            what = "halt" if halt is not None else "restarts" if restarts else "return_info"
+        restart_noise = check_noise(restart_noise, "restart_noise")
+        breadth = check_iters(breadth, "breadth", high=MAX_BREADTH)
+        noise = check_noise(noise, "noise")
+        if return_trace and (halt is not None or restarts or return_info or breadth > 1):
+            what = "halt" if halt is not None else "restarts" if restarts else "return_info" if return_info else "breadth"
             raise InputError(f"return_trace and {what} cannot be combined; the trace shows every iteration of one run")
+        if breadth > 1 and restarts:
+            raise InputError("breadth and restarts cannot be combined: breadth K already runs restarts 1..K-1's starts")
         if halt is not None:
             halting.make(halt)  # validate before any work
         if device is not None:
@@ -330,6 +343,11 @@ class LoopedTransformer(nn.Module):
         for i, item in enumerate(items):  # check every input before any model work
             p = self.task.parse(item, i)
             length = self.task.length(p)
+            if length * breadth > max_tokens and length <= max_tokens:
+                raise InputError(
+                    f"{self.task.name} input {i}: breadth {breadth} x {length:,} tokens is above the limit of "
+                    f"{max_tokens:,} tokens per forward pass (loopzoo.model.MAX_TOKENS); lower breadth"
+                )
             if length > max_tokens:
                 raise InputError(
                     f"{self.task.name} input {i}: {length:,} tokens, above the limit of {max_tokens:,} tokens per "
@@ -344,33 +362,35 @@ class LoopedTransformer(nn.Module):
         traces: list[Trace | None] = [None] * len(items)
         with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_autocast):
             for length, indices in by_length.items():
-                step = max(1, min(batch_size, max_tokens // max(length, 1)))
+                step = max(1, min(batch_size, max_tokens // max(length * breadth, 1)))
                 for start in range(0, len(indices), step):
                     chunk = indices[start : start + step]
                     batch = [kept[i] if keep else self.task.parse(items[i], i) for i in chunk]
                     x = self.task.encode(batch).to(self.device)
                     if return_trace:
                         out, chunk_traces = self._solve_traced(x, batch, iters)
+                        costs = [iters] * len(chunk)
                         for i, tr in zip(chunk, chunk_traces):
                             traces[i] = tr
+                    elif breadth > 1:
+                        out = solve_batch(self, x, batch, chunk, iters=iters, halt=halt, compact=compact,
+                                          check_every=check_every, breadth=breadth, seed=seed, noise=noise)
+                        costs = [sol.total_iters for sol in out]
                     else:
                         run = partial(self._run, iters=iters, halt=halt, compact=compact, check_every=check_every)
                         if return_info or restarts:
-                            out = self._solve_checked(x, batch, chunk, run, restarts, seed, float(restart_noise))
-                            for i, sol in zip(chunk, out):
-                                used[i] = sol.total_iters
+                            out = self._solve_checked(x, batch, chunk, run, restarts, seed, restart_noise)
+                            costs = [sol.total_iters for sol in out]
                         else:
-                            logits, steps = run(x, batch, None)
+                            logits, costs = run(x, batch, None)
                             out = self.task.decode(logits, batch)
-                            for i, n in zip(chunk, steps):
-                                used[i] = n
-                    for i, answer in zip(chunk, out):
-                        answers[i] = answer
+                    for i, answer, n in zip(chunk, out, costs):
+                        answers[i], used[i] = answer, n
         if return_trace:
             return (answers[0], traces[0]) if single else (answers, traces)
         if return_info:
             return answers[0] if single else answers
-        if restarts:
+        if restarts or breadth > 1:
             answers = [sol.answer for sol in answers]
         if halt is not None:
             return (answers[0], used[0]) if single else (answers, used)
