@@ -235,3 +235,19 @@ def test_cli_breadth_flag(capsys):
     code = main(["solve", "sudoku-recall-prenorm", PUZZLE, *tiny, "--breadth", "2", "--noise", "0"])
     err = capsys.readouterr().err
     assert code == 2 and "noise" in err
+
+
+def test_grid_cells_from_first_passes():
+    """The bench's derivation on known first-pass iterations (0 = never passes)."""
+    from loopzoo.analysis.breadth import breadth_point, restarts_point
+
+    first = np.array([[0, 30, 10], [5, 0, 0], [0, 0, 0]])  # [n=3, K=3]
+    right = first > 0
+    p = breadth_point(first, right, depth=20, k=3)  # input 0 at 10 (x3), input 1 at 5 (x3), input 2 never (3 x 20)
+    assert (p.accuracy, p.evaluations) == (2 / 3, (30 + 15 + 60) / 3)
+    q = restarts_point(first, right, depth=20, k=3)  # input 0: 20 + 20 + 10; input 1: 5; input 2: 60
+    assert (q.accuracy, q.evaluations) == (2 / 3, (50 + 5 + 60) / 3)
+    assert breadth_point(first, right, depth=40, k=2).accuracy == 2 / 3  # trajectory 1 passes at 30 <= 40
+    wrong = right.copy()
+    wrong[1, 0] = False  # a verified answer that is not the data's counts as wrong
+    assert breadth_point(first, wrong, depth=20, k=1).accuracy == 0
