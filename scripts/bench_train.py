@@ -143,6 +143,19 @@ def loss_check(name: str, width: int, heads: int, modes: list[str], args, device
     return out
 
 
+def profile(initial, mode: str, device: torch.device, data, steps: int, top: int = 12) -> None:
+    """Print the operators that took most of ``steps`` steps of ``mode`` (self time, all threads)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    cand = Candidate(initial, mode, device, data)
+    draws = [(i, progressive_iters(7, i, 30)) for i in range(steps)]
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        cand.run(data, draws)
+    print(f"profile of {steps} steps of {mode}:")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top, max_name_column_width=48))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="sudoku")
@@ -157,6 +170,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--loss-steps", type=int, default=0, help="also train old-bf16 and fast-bf16 this many steps (0: skip)")
     parser.add_argument("--loss-width", type=int, default=128)
+    parser.add_argument("--profile", metavar="MODE", choices=MODES, help="also profile this mode's step at each width")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -193,6 +207,8 @@ def main() -> None:
             print(f"{width:5d} {cand.mode:>13s} {cand.warmup_s:9.1f} {args.batch_size * args.steps / seconds:7.1f} "
                   f"{seconds / args.steps:7.3f} {work / seconds / 1e9:8.1f} {work / seconds / peak['peak', cand.dtype]:6.1%} "
                   f"{ratio:>7s}", flush=True)
+        if args.profile:
+            profile(initial, args.profile, device, data, args.steps)
         print(f"      matmul rates measured now (GFLOP/s): " + ", ".join(
             f"{s} {d} {peak[s, d] / 1e9:.0f}" for s in shapes for d in ("fp32", "bf16")), flush=True)
     print("MFU = model matmul FLOP/s / the 2048^3 matmul's FLOP/s of the same dtype, both measured above; "

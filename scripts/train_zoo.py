@@ -92,6 +92,16 @@ TIMED_RECIPES = {
         epochs=100_000, batch_size=100, lr=3e-4, warmup_epochs=1.0, decay_epoch=None, eval_iters=500,
         eval_samples=100, probe=dict(split="test", seed=1))),
 }
+# Tagged timed runs (``--tag TAG``, in ``runs/NAME.TAG``, never bundled): the task's timed recipe with
+# these changes. ``public``: the sudoku flagship fine-tuned on the forum-hardest list's train split (val:
+# its val split; the probe: its hard split; test: the generated hard split); ``public-k60``: the same
+# with the progressive loss's gradient window up to 60 iterations instead of 30 (issue 36's recipe A/B).
+FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, init_from="sudoku-internal-recall-outernorm",
+                 task_options={"source": "forum-hardest"}, probe={"split": "test", "source": "forum-hardest"})
+TAGS = {
+    "public": dict(task="sudoku", train=FINE_TUNE),
+    "public-k60": dict(task="sudoku", train={**FINE_TUNE, "max_iters": 60}),
+}
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),
         "sudoku": dict(val=500, test=500), "chess": dict(val=500, test=500)}
@@ -102,9 +112,12 @@ def recipe_for(name: str) -> dict:
     return CPU_RECIPES.get(name, CPU_RECIPES[task])
 
 
-def timed_run_dir(name: str, width: int | None = None) -> Path:
+def timed_run_dir(name: str, width: int | None = None, tag: str | None = None) -> Path:
     """``runs/NAME`` for the timed recipe's width (or none given); ``runs/NAME.wWIDTH`` for another (a
-    tagged run, as timm's ``name.tag``), so a wider try of a name never mixes with its flagship run."""
+    tagged run, as timm's ``name.tag``), so a wider try of a name never mixes with its flagship run;
+    ``runs/NAME.TAG`` for a run of a recipe in :data:`TAGS`."""
+    if tag is not None:
+        return RUNS / f"{name}.{tag}"
     if width is None or width == TIMED_RECIPES[loopzoo.config_for(name).task]["model"]["width"]:
         return RUNS / name
     return RUNS / f"{name}.w{width}"
@@ -116,15 +129,18 @@ def heads_for(width: int, heads: int | None = None) -> int:
 
 
 def train_timed(name: str, minutes: float, decay_fraction: float, eval_minutes: float, new_cycle: bool,
-                progress: bool, width: int | None = None, heads: int | None = None, decay_again: bool = False) -> Path:
+                progress: bool, width: int | None = None, heads: int | None = None, decay_again: bool = False,
+                tag: str | None = None) -> Path:
     """Train ``name`` for ``minutes`` (continuing its run if there is one); the directory to bundle.
 
     ``width`` (and ``heads``, default ``width // 32``: heads of 32 channels, as the paper's 256 / 8)
     trains the name at another width than the recipe's, in its own run directory. ``decay_again``
     multiplies the rate of a decayed run by its decay factor once more, from the first step of
     this call."""
-    run_dir = timed_run_dir(name, width)
+    run_dir = timed_run_dir(name, width, tag)
     recipe = TIMED_RECIPES[loopzoo.config_for(name).task]
+    if tag is not None:
+        recipe = {"model": recipe["model"], "train": {**recipe["train"], **TAGS[tag]["train"]}}
     model_overrides = dict(recipe["model"])
     if width is not None:
         model_overrides.update(width=width, heads=heads_for(width, heads))
@@ -447,6 +463,8 @@ def main() -> None:
                         help="with --minutes or --bundle-only: train this width instead of the recipe's, in runs/NAME.wWIDTH; "
                              "its model is bundled only where it beats the bundled one on val")
     parser.add_argument("--heads", type=int, help="with --width: attention heads (default: width // 32)")
+    parser.add_argument("--tag", choices=sorted(TAGS),
+                        help="with --minutes --no-bundle: a tagged recipe (see TAGS), trained in runs/NAME.TAG")
     parser.add_argument("--no-bundle", action="store_true",
                         help="with --minutes: train only; evaluate and bundle later with --bundle-only")
     parser.add_argument("--bundle-only", action="store_true",
@@ -474,6 +492,8 @@ def main() -> None:
         parser.error("--heads needs --width")
     if args.width is not None and args.width % heads_for(args.width, args.heads):
         parser.error(f"--width {args.width} is not divisible by {heads_for(args.width, args.heads)} heads")
+    if args.tag is not None and (args.minutes is None or not args.no_bundle or args.width is not None):
+        parser.error("--tag needs --minutes and --no-bundle, and cannot go with --width")
     if args.decay_again and (args.minutes is None or args.new_cycle):
         parser.error("--decay-again needs --minutes and cannot go with --new-cycle")
     if args.no_bundle and args.minutes is None and args.curve_every is None:
@@ -487,6 +507,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     names = args.names or [f"{task}-{v}" for task in ("prefix-sums", "sudoku", "chess") for v in VARIANTS]
     for name in names:
+        if args.tag is not None and loopzoo.config_for(name).task != TAGS[args.tag]["task"]:
+            parser.error(f"--tag {args.tag} is a {TAGS[args.tag]['task']} recipe, not one for {name}")
         loopzoo.config_for(name)  # unknown names fail before any work
         if args.remeasure:
             remeasure(name)
@@ -499,7 +521,7 @@ def main() -> None:
         elif args.minutes is not None:
             model_dir = train_timed(name, args.minutes, args.decay_fraction, args.eval_minutes, args.new_cycle,
                                     progress=not args.quiet, width=args.width, heads=args.heads,
-                                    decay_again=args.decay_again)
+                                    decay_again=args.decay_again, tag=args.tag)
             if args.no_bundle:
                 continue
         else:

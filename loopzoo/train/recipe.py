@@ -45,6 +45,9 @@ class TrainConfig:
     # then by the probe's: where val saturates (prefix sums: 100% on 32 bits long before 512 bits
     # extrapolate), the probe still tells the checkpoints apart without looking at the test split.
     probe: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Start from these weights (a zoo name or a checkpoint directory, as ``loopzoo.load`` takes it)
+    # instead of a random initialisation: a fine-tune. The architecture must match the model's.
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)

@@ -134,6 +134,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model: LoopedTransformer = build(model_config).to(self.device)
+        if config.init_from:
+            self._init_from(config.init_from)
         self.optimizer = torch.optim.AdamW(param_groups(self.model, config.weight_decay), lr=config.lr,
                                            betas=config.betas, foreach=True)
         self.datasets = datasets if datasets is not None else load_datasets(model_config.task, config)
@@ -166,6 +168,17 @@ class Trainer:
         if compile is None:
             compile = fast_step and self.total_steps >= COMPILE_MIN_STEPS
         self.compiled = bool(compile) and self._compile()
+
+    def _init_from(self, source: str) -> None:
+        """Load the weights of ``source`` (a zoo name or checkpoint directory) into the model, strictly."""
+        from .. import load
+
+        weights = load(source).state_dict()
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ConfigError(f"init_from {source!r}: its weights do not fit this model "
+                              f"({self.model_config.name}, width {self.model_config.width}): {str(exc)[:300]}") from None
 
     def _compile(self) -> bool:
         """Compile every block for training; a probe of both phases of a step (the no-grad

@@ -357,3 +357,17 @@ def test_a_compiled_run_trains_like_the_eager_one(tmp_path):
     assert a.keys() == b.keys()
     for step in a:
         assert b[step] == pytest.approx(a[step], rel=1e-3)
+
+
+def test_a_run_can_start_from_trained_weights_and_refuses_ones_that_do_not_fit(tmp_path):
+    from loopzoo.errors import ConfigError
+
+    first = make(tmp_path / "first", max_steps=2)
+    first.fit()
+    tuned = make(tmp_path / "tuned", max_steps=2, init_from=str(tmp_path / "first"))
+    trained = first.model.state_dict()
+    assert all(torch.equal(v, trained[k]) for k, v in tuned.model.state_dict().items())
+    tuned.fit()
+    assert json.loads((tmp_path / "tuned" / "train.json").read_text())["train"]["init_from"] == str(tmp_path / "first")
+    with pytest.raises(ConfigError, match="do not fit this model"):
+        Trainer_compiled(tmp_path / "wide", init_from="prefix-sums-internal-recall-outernorm")
