@@ -36,7 +36,19 @@ def load_split(
     items; prefix sums also take ``length=`` to override the bit length. Sudoku takes
     ``source="public"`` (or ``"forum-hardest"``, ``"17-clue"``) for the bundled public lists, whose
     splits come in a seeded order, so there ``n`` is a seeded random sample (docs/sudoku-data.md).
+
+    Sources joined by ``+`` mix: ``source="generated+forum-hardest"`` is the same split of each source,
+    concatenated (with ``n``, an equal share of the ``n`` from each, in order), e.g. to fine-tune on
+    new data without forgetting the old.
     """
     from ..registry import datasets
+    from .base import TaskDataset
 
+    source = kwargs.get("source")
+    if isinstance(source, str) and "+" in source:
+        parts = source.split("+")
+        share = None if n is None else -(-n // len(parts))
+        mixed = TaskDataset.concat(
+            [load_split(task, split, seed, path, share, **{**kwargs, "source": part}) for part in parts], source)
+        return mixed if n is None else mixed.subset(range(min(n, len(mixed))))
     return datasets.get(task)(split, seed=seed, path=path, n=n, **kwargs)

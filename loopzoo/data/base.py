@@ -1,6 +1,7 @@
 """The dataset type every loader returns: natural inputs and answers, encoded once as tensors."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 
@@ -99,6 +100,36 @@ class TaskDataset(Dataset):
             ys.append(self.task.targets(parsed, self.answers[start : start + ENCODE_BATCH]))  # [B, L]
         self._x = torch.cat(xs)  # [N, L, C_in]
         self.y = torch.cat(ys).long()  # [N, L]
+
+    @classmethod
+    def concat(cls, parts: Sequence[TaskDataset], source: str) -> TaskDataset:
+        """The items of ``parts`` (splits of one task) in order, as one dataset (no re-encoding)."""
+        if not parts or len({p.task_name for p in parts}) != 1:
+            raise DataError(f"{source}: cannot mix {[p.task_name for p in parts]}: one task's splits only")
+        first = parts[0]
+        mixed = cls.__new__(cls)
+        mixed.task_name, mixed.split, mixed.source, mixed.task = first.task_name, first.split, source, first.task
+        mixed.inputs = [x for p in parts for x in p.inputs]
+        mixed.answers = [a for p in parts for a in p.answers]
+        ratings = [p.ratings for p in parts]
+        mixed.ratings = None if any(r is None for r in ratings) else [r for rs in ratings for r in rs]
+        mixed.data_hash = content_hash(mixed.task_name, mixed.inputs, mixed.answers)
+        dtype = functools.reduce(torch.promote_types, (p._x.dtype for p in parts))
+        mixed._x = torch.cat([p._x.to(dtype) for p in parts])  # [N, L, C_in]
+        mixed.y = torch.cat([p.y for p in parts])  # [N, L]
+        return mixed
+
+    def subset(self, indices: Sequence[int]) -> TaskDataset:
+        """The items ``indices`` of this split, in that order."""
+        idx = list(indices)
+        out = type(self).__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.inputs = [self.inputs[i] for i in idx]
+        out.answers = [self.answers[i] for i in idx]
+        out.ratings = None if self.ratings is None else [self.ratings[i] for i in idx]
+        out.data_hash = content_hash(self.task_name, out.inputs, out.answers)
+        out._x, out.y = self._x[idx], self.y[idx]
+        return out
 
     def __len__(self) -> int:
         return len(self.inputs)
