@@ -114,7 +114,7 @@ def plot(points: list[Point], path: str, title: str) -> None:
                 continue
             ax.plot([p.evaluations for p in line], [100 * p.accuracy for p in line], style, color=colors[d],
                     label=f"{method}, depth {d}")
-            for p in line:
+            for p in line if method == "breadth" else ():  # restarts lie on the same K: label once
                 ax.annotate(f"{p.k}", (p.evaluations, 100 * p.accuracy), textcoords="offset points", xytext=(3, 3),
                             fontsize=7, color=colors[d])
     ax.set_xscale("log")
