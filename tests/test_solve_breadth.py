@@ -251,3 +251,10 @@ def test_grid_cells_from_first_passes():
     wrong = right.copy()
     wrong[1, 0] = False  # a verified answer that is not the data's counts as wrong
     assert breadth_point(first, wrong, depth=20, k=1).accuracy == 0
+
+
+def test_halt_stops_single_trajectories(prefix):
+    """Where nothing can be checked, "valid:SPEC" is SPEC, per trajectory; the cost sums the trajectories."""
+    a = prefix.solve(BITS, iters=30, breadth=3, halt="valid:unchanged:2", return_info=True)
+    assert a == prefix.solve(BITS, iters=30, breadth=3, halt="unchanged:2", return_info=True)
+    assert all(s.total_iters < 3 * 30 for s in a)  # trajectories stopped early on their own
