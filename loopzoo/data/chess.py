@@ -149,23 +149,31 @@ def _move(path, line: int, board, uci: str):
     return move
 
 
-def read_generated(path: str | Path, limit: int | None = None, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
-    """``(fens, moves, ratings)`` of a loopzoo chess CSV, every FEN and move checked."""
+def read_positions(path: str | Path, columns: tuple[str, ...], fen: str = "fen", move: str = "move",
+                   rating: str = "rating", limit: int | None = None,
+                   progress: bool = False) -> tuple[list[str], list[str], list[float]]:
+    """``(fens, moves, ratings)`` of a CSV with ``columns`` that holds a position, its move and a
+    numeric rating per row (named ``fen``, ``move``, ``rating``), every FEN and move checked legal."""
     fens, moves, ratings = [], [], []
-    for line, row in read_csv(path, HEADER[:3], progress):
-        board = _board(path, line, row["fen"])
-        _move(path, line, board, row["move"])
+    for line, row in read_csv(path, columns, progress):
+        board = _board(path, line, row[fen])
+        _move(path, line, board, row[move])
         try:
-            ratings.append(float(row["rating"]))
+            ratings.append(float(row[rating]))
         except ValueError:
-            raise DataError(f"{path}, line {line}: rating must be a number, got {row['rating']!r}") from None
+            raise DataError(f"{path}, line {line}: {rating} must be a number, got {row[rating]!r}") from None
         fens.append(board.fen())
-        moves.append(row["move"])
+        moves.append(row[move])
         if limit is not None and len(fens) >= limit:
             break
     if not fens:
         raise DataError(f"{path}: no puzzles in the file")
     return fens, moves, ratings
+
+
+def read_generated(path: str | Path, limit: int | None = None, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
+    """``(fens, moves, ratings)`` of a loopzoo chess CSV, every FEN and move checked."""
+    return read_positions(path, HEADER[:3], limit=limit, progress=progress)
 
 
 def _lichess_rating(path, line: int, row: dict) -> float:

@@ -20,7 +20,6 @@ from pathlib import Path
 from ..errors import DataError
 from . import bundled
 from .base import TaskDataset, cached_read, check_split
-from .formats import read_csv
 
 FILE = "lichess_puzzles_8896.csv.xz"
 COLUMNS = ("fen", "best_move_uci", "rating")
@@ -47,21 +46,9 @@ def path() -> Path:
 
 def read(file: str | Path, progress: bool = False) -> tuple[list[str], list[str], list[float]]:
     """``(fens, moves, ratings)`` of a file in the bundled format; every FEN and move is checked legal."""
-    from .chess import _board, _move
+    from .chess import read_positions
 
-    fens, moves, ratings = [], [], []
-    for line, row in read_csv(file, COLUMNS, progress):
-        board = _board(file, line, row["fen"])
-        _move(file, line, board, row["best_move_uci"])
-        try:
-            ratings.append(float(row["rating"]))
-        except ValueError:
-            raise DataError(f"{file}, line {line}: rating must be a number, got {row['rating']!r}") from None
-        fens.append(board.fen())
-        moves.append(row["best_move_uci"])
-    if not fens:
-        raise DataError(f"{file}: no puzzles in the file")
-    return fens, moves, ratings
+    return read_positions(file, COLUMNS, move="best_move_uci", progress=progress)
 
 
 def split_key(fen: str, seed: int = 0) -> str:
