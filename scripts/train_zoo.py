@@ -98,12 +98,18 @@ TIMED_RECIPES = {
 # with the progressive loss's gradient window up to 60 iterations instead of 30. Both lost everything
 # within 600 steps (0% on both val splits; docs/sudoku-data.md): kept to reproduce that. ``mix``: the
 # generated and forum-hardest train splits together (val: both, half each) at a third of the rate.
+# ``lichess``: see below.
 FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, init_from="sudoku-internal-recall-outernorm",
                  task_options={"source": "forum-hardest"}, probe={"split": "test", "source": "forum-hardest"})
 TAGS = {
     "public": dict(task="sudoku", train=FINE_TUNE),
     "public-k60": dict(task="sudoku", train={**FINE_TUNE, "max_iters": 60}),
     "mix": dict(task="sudoku", train={**FINE_TUNE, "lr": 1e-4, "task_options": {"source": "generated+forum-hardest"}}),
+    # the chess flagship fine-tuned on real Lichess puzzles and Stockfish-labelled positions (val: the
+    # Lichess val split; the probe: 500 of the Lichess test split; test: the generated hard split)
+    "lichess": dict(task="chess", train=dict(
+        lr=3e-4, warmup_epochs=0.1, eval_iters=100, eval_samples=500, init_from="chess-internal-recall-outernorm",
+        task_options={"source": "lichess+stockfish"}, probe={"split": "test", "source": "lichess"})),
 }
 # Evaluation sizes for the cards (samples per split) and the longest iteration count.
 EVAL = {"prefix-sums": dict(val=500, test=100, probe=50, probe_max=1000),

@@ -103,20 +103,25 @@ class TaskDataset(Dataset):
 
     @classmethod
     def concat(cls, parts: Sequence[TaskDataset], source: str) -> TaskDataset:
-        """The items of ``parts`` (splits of one task) in order, as one dataset (no re-encoding)."""
+        """The items of ``parts`` (splits of one task) in order, each ``(input, answer)`` once (two
+        sources may share a split, e.g. a training source whose val split is another's), as one dataset."""
         if not parts or len({p.task_name for p in parts}) != 1:
             raise DataError(f"{source}: cannot mix {[p.task_name for p in parts]}: one task's splits only")
         first = parts[0]
         mixed = cls.__new__(cls)
         mixed.task_name, mixed.split, mixed.source, mixed.task = first.task_name, first.split, source, first.task
-        mixed.inputs = [x for p in parts for x in p.inputs]
-        mixed.answers = [a for p in parts for a in p.answers]
-        ratings = [p.ratings for p in parts]
-        mixed.ratings = None if any(r is None for r in ratings) else [r for rs in ratings for r in rs]
-        mixed.data_hash = content_hash(mixed.task_name, mixed.inputs, mixed.answers)
         dtype = functools.reduce(torch.promote_types, (p._x.dtype for p in parts))
-        mixed._x = torch.cat([p._x.to(dtype) for p in parts])  # [N, L, C_in]
-        mixed.y = torch.cat([p.y for p in parts])  # [N, L]
+        mixed.inputs, mixed.answers, mixed.ratings, xs, ys = [], [], [], [], []
+        seen: set[tuple[str, str]] = set()
+        for part in parts:
+            keep = [i for i, item in enumerate(zip(part.inputs, part.answers)) if not (item in seen or seen.add(item))]
+            mixed.inputs += [part.inputs[i] for i in keep]
+            mixed.answers += [part.answers[i] for i in keep]
+            mixed.ratings += [part.ratings[i] for i in keep] if part.ratings is not None else [float("nan")] * len(keep)
+            xs.append(part._x[keep].to(dtype))
+            ys.append(part.y[keep])
+        mixed.data_hash = content_hash(mixed.task_name, mixed.inputs, mixed.answers)
+        mixed._x, mixed.y = torch.cat(xs), torch.cat(ys)  # [N, L, C_in], [N, L]
         return mixed
 
     def subset(self, indices: Sequence[int]) -> TaskDataset:

@@ -18,6 +18,14 @@ def test_a_mix_is_each_sources_split_in_order():
     assert mixed.ratings is not None and len(mixed.ratings) == len(mixed)
 
 
+def test_a_mix_keeps_each_item_once():
+    """Chess's labelled positions take the Lichess puzzles' val split as theirs: mixed, it counts once."""
+    lichess = load_split("chess", "val", source="lichess")
+    mixed = load_split("chess", "val", source="lichess+lichess")
+    assert mixed.inputs == lichess.inputs and torch.equal(mixed.tensors()[0], lichess.x)
+    assert mixed.data_hash == lichess.data_hash
+
+
 def test_a_mix_with_n_takes_an_equal_share_of_each():
     mixed = load_split("sudoku", "val", source="generated+forum-hardest", n=5)
     a = load_split("sudoku", "val", n=3)
