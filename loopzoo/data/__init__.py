@@ -38,8 +38,8 @@ def load_split(
     splits come in a seeded order, so there ``n`` is a seeded random sample (docs/sudoku-data.md).
 
     Sources joined by ``+`` mix: ``source="generated+forum-hardest"`` is the same split of each source,
-    concatenated, each item once (with ``n``, an equal share of the ``n`` from each, in order), e.g. to
-    fine-tune on new data without forgetting the old.
+    concatenated, each item once (with ``n``, an equal share of the ``n`` from each, in order: fewer
+    where the sources share items), e.g. to fine-tune on new data without forgetting the old.
     """
     from ..registry import datasets
     from .base import TaskDataset
