@@ -2,6 +2,7 @@
 
     python scripts/make_sudoku_public.py --lists ../shared/data --list 17-clue --workers 2      # rates all
     python scripts/make_sudoku_public.py --lists ../shared/data --list forum-hardest --ratings /tmp/ratings --check 300
+    python scripts/make_sudoku_public.py --lists ../shared/data --list 17-clue --rate-into runs/sudoku-public-ratings --workers 2
 
 ``--lists`` holds the tdoku-style files (``puzzle,solution``, 0 = blank) named in
 :data:`loopzoo.data.sudoku_public.LISTS`. Without ``--ratings`` every puzzle is rated here
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ratings", type=Path, default=None, help="folder of precomputed ratings (else rate here)")
     ap.add_argument("--check", type=int, default=300, help="with --ratings: re-rate this many puzzles")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--rate-into", type=Path, default=None, metavar="DIR",
+                    help="only rate the list into DIR/<list file stem>.txt (for --ratings), continuing a stopped job")
     ap.add_argument("--out", type=Path, default=None, help="default: the bundled file of the list")
     ap.add_argument("--rows", type=int, default=None, help="puzzles the list must hold (default: its published count)")
     args = ap.parse_args(argv)
@@ -63,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = sp.read_upstream(upstream)
     if len(rows) != (args.rows or info["rows"]):
         raise DataError(f"{upstream}: {len(rows)} puzzles, expected {args.rows or info['rows']}")
+    if args.rate_into is not None:
+        args.rate_into.mkdir(parents=True, exist_ok=True)
+        target = args.rate_into / (str(info["file"]).removesuffix(".csv.xz") + ".txt")
+        print(f"{target}: {sp.rate_into(rows, target, args.workers, progress=True):,} of {len(rows):,} rated")
+        return 0
     ratings = None
     if args.ratings is not None:
         ratings = {args.list: read_ratings(args.ratings / (str(info["file"]).removesuffix(".csv.xz") + ".txt"))}

@@ -52,3 +52,21 @@ def test_refuses_wrong_ratings_and_a_short_list(tmp_path):
         with pytest.raises(DataError, match="1 ratings for 4 puzzles"):
             mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--rows", "4",
                       "--out", str(tmp_path / "x.csv.xz")])
+
+
+def test_rating_into_a_file_continues_where_a_stopped_job_ended(tmp_path):
+    from loopzoo.data import sudoku_public as sp
+
+    rows = list(zip(*_generated_rows(4)))
+    target = tmp_path / "r.txt"
+    assert sp.rate_into(rows[:2], target) == 2
+    target.write_text(target.read_text() + "12")  # a line cut off mid-write
+    assert sp.rate_into(rows, target) == 4
+    assert [int(x) for x in target.read_text().split()] == list(sp.rate_rows(rows))
+
+
+def _generated_rows(n):
+    from loopzoo.data import load_split
+
+    ds = load_split("sudoku", "val", n=n)
+    return ds.inputs, ds.answers

@@ -98,6 +98,28 @@ def rate_rows(rows: Sequence[tuple[str, str]], workers: int = 1) -> Iterator[int
         yield from pool.imap(rate_row, rows, chunksize=64)
 
 
+def rate_into(rows: Sequence[tuple[str, str]], path: str | Path, workers: int = 1,
+              progress: bool = False) -> int:
+    """Rate ``rows`` into ``path``, one ``backtracks`` line per puzzle in order, continuing after the
+    lines already there (resumable: a stopped job loses at most the line it was writing); returns
+    the number of rated rows. Lines carry the rating first, as :func:`rate_rows` gives it."""
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    done = 0
+    if path.is_file():
+        lines = path.read_text().split("\n")
+        done = len(lines) - 1  # the part after the last newline is an unfinished line
+        path.write_text("".join(line + "\n" for line in lines[:done]))
+    with path.open("a") as out:
+        for rating in tqdm(rate_rows(rows[done:], workers), total=len(rows) - done, initial=0,
+                           desc=f"rating {path.name}", disable=not progress):
+            out.write(f"{rating}\n")
+            out.flush()
+            done += 1
+    return done
+
+
 def build_rows(
     lists: Mapping[str, Sequence[tuple[str, str]]], ratings: Mapping[str, Sequence[int]] | None = None, workers: int = 1,
     progress: bool = False,
