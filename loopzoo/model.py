@@ -443,30 +443,27 @@ class LoopedTransformer(nn.Module):
         scale = noise * e.float().flatten(1).norm(dim=1).view(-1, 1, 1)
         return e + (scale * z.to(e.device)).to(e.dtype)
 
-    def compile_blocks(self, mode: str | None = None) -> bool:
+    def compile_blocks(self, mode: str | None = None, probe: Callable[[], Any] | None = None) -> bool:
         """``torch.compile`` each block in place (kept for later calls, training included).
 
         Shapes that change between calls (other batch sizes, halted samples leaving the batch)
-        recompile once and then run with a dynamic batch size. If compiling fails here (no C++
-        compiler, an unsupported platform), the blocks stay eager with a :class:`LoopzooWarning`;
-        returns whether they are compiled.
+        recompile once and then run with a dynamic batch size. ``probe`` (default: one inference
+        iteration of the task's example) runs right after, so that a compile failure (no C++
+        compiler, an unsupported platform) shows here: the blocks then stay eager with a
+        :class:`LoopzooWarning`. Returns whether they are compiled.
         """
         if mode is not None and mode not in COMPILE_MODES:
             raise InputError(f"compile mode {str(mode)[:60]!r} is not one of {', '.join(COMPILE_MODES)}")
         todo = [b for b in self.blocks if getattr(b, "_loopzoo_compile_mode", False) != mode]
         if not todo:
             return True
-        try:  # a probe call makes compile errors show here, not in the middle of a solve
-            with torch.inference_mode():
-                probe = self.embed(self.task.encode([self.task.parse(self.task.example, 0)] * 2).to(self.device))
-        except LoopzooError:  # a task without a usable example: compile at the first real call
-            probe = None
+        probe = probe or self._inference_probe(todo)
         try:
             for block in todo:
                 block.compile(mode=mode)
-                if probe is not None:
-                    with torch.inference_mode():
-                        block(probe, block.fold(block.recall.project(probe)))  # [2, L, D], as the loop calls it
+            if probe is not None:
+                probe()
+            for block in todo:
                 block._loopzoo_compile_mode = mode
         except Exception as exc:  # torch.compile raises many kinds; the eager blocks still work
             for block in todo:
@@ -476,6 +473,22 @@ class LoopedTransformer(nn.Module):
                           LoopzooWarning, stacklevel=3)
             return False
         return True
+
+    def _inference_probe(self, blocks: list[Block]) -> Callable[[], None] | None:
+        """One iteration of ``blocks`` on the task's example, as the inference loop calls them;
+        None for a task without a usable example (compiling then happens at the first real call)."""
+        try:
+            with torch.inference_mode():
+                e = self.embed(self.task.encode([self.task.parse(self.task.example, 0)] * 2).to(self.device))  # [2, L, D]
+        except LoopzooError:
+            return None
+
+        def probe() -> None:
+            with torch.inference_mode():
+                for block in blocks:
+                    block(e, block.fold(block.recall.project(e)))
+
+        return probe
 
     def run_halting(
         self, x: torch.Tensor, iters: int, criterion: Any, *, compact: bool = True, check_every: int = 4,

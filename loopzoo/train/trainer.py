@@ -13,7 +13,6 @@ import shutil
 import signal
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from tqdm.auto import tqdm
 from .. import checkpoint as model_checkpoint
 from ..checkpoint import write_text_atomic
 from ..config import ModelConfig
-from ..errors import ConfigError, LoopzooError, LoopzooWarning
+from ..errors import ConfigError, LoopzooError
 from ..evaluate import accuracy_curve, collate, recall_spectral_radius
 from ..hardware import use_bf16
 from ..layers.attention import set_kernel
@@ -181,26 +180,21 @@ class Trainer:
                               f"({self.model_config.name}, width {self.model_config.width}): {str(exc)[:300]}") from None
 
     def _compile(self) -> bool:
-        """Compile every block for training; a probe of both phases of a step (the no-grad
-        iterations with the recall folded, then one with gradients) makes a compile failure show
-        here, where the blocks fall back to eager with a :class:`LoopzooWarning`."""
-        try:
-            for block in self.model.blocks:
-                block.compile()
+        """Compile every block for training (:meth:`LoopedTransformer.compile_blocks`), probed with both
+        phases of a step (the no-grad iterations with the recall folded, then one with gradients), so
+        that a compile failure shows here and the blocks train eager with a warning."""
+
+        def probe() -> None:
             x, y = self.batch_for(0)
             self.net.train()
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 logits, _ = self.net(x, 1, no_grad_iters=1)
             F.cross_entropy(logits.float().flatten(0, 1), y.flatten()).backward()
-        except Exception as exc:  # torch.compile raises many kinds; the eager blocks still train
-            for block in self.model.blocks:
-                block._compiled_call_impl = None
-            warnings.warn(f"torch.compile failed, training eager: {type(exc).__name__}: {str(exc)[:300]}",
-                          LoopzooWarning, stacklevel=3)
-            return False
+
+        try:
+            return self.model.compile_blocks(probe=probe)
         finally:
             self.optimizer.zero_grad(set_to_none=True)
-        return True
 
     # --- state --------------------------------------------------------------------------
     def _extra(self) -> dict[str, Any]:

@@ -326,7 +326,7 @@ def test_a_compile_that_fails_trains_eager_with_a_warning(tmp_path, monkeypatch)
         return fail
 
     monkeypatch.setattr(torch, "compile", broken)
-    with pytest.warns(LoopzooWarning, match="torch.compile failed, training eager: RuntimeError: no C"):
+    with pytest.warns(LoopzooWarning, match="torch.compile failed, running eager: RuntimeError: no C"):
         trainer = make(tmp_path, max_steps=3, compile=True)
     assert not trainer.compiled
     trainer.fit()
