@@ -138,7 +138,9 @@ def train_one(task: str, variant: Variant, seed: int, epochs: int, progress: boo
     model_config, config = configs(task, variant, seed, epochs)
     if (directory / "train.json").is_file():  # a run keeps its own configs, finished or not: equal budgets
         saved = json.loads((directory / "train.json").read_text())
-        if training_settings(saved["train"]) != training_settings(json.loads(json.dumps(config.to_dict()))):
+        # both through TrainConfig, so options added since the run started take their defaults on both sides
+        if training_settings(json.loads(TrainConfig.from_dict(saved["train"]).to_json())) != \
+                training_settings(json.loads(config.to_json())):
             raise SystemExit(f"{directory}: trained with other settings (epochs, seed or recipe differ); "
                              f"use its own settings or move the folder away")
     state = status(directory)

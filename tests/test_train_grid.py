@@ -68,6 +68,9 @@ def test_a_run_continues_with_other_evaluation_settings_but_not_other_training(g
     (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": watched_otherwise}))
     (run / "grid-status.json").write_text(json.dumps({"status": "done"}))
     assert grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"]) == 0  # the same budget
+    older = {k: v for k, v in watched_otherwise.items() if k != "init_from"}  # saved before that option existed
+    (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": older}))
+    assert grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"]) == 0
     (run / "train.json").write_text(json.dumps({"model": model.to_dict(), "train": {**watched_otherwise, "lr": 1e-3}}))
     with pytest.raises(SystemExit, match="other settings"):
         grid.main(["prefix-sums", "--epochs", "2", "--only", label, "--quiet"])
