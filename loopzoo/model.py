@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -150,15 +150,16 @@ class Trace:
 
 @dataclass(frozen=True)
 class Solution:
-    """One answer of ``solve(..., return_info=True)``: the answer, what it cost, and whether it checks out."""
+    """One input's result of ``solve(..., return_info=True)``: the answer, what it cost, and whether it checks out."""
 
     answer: Any
-    iters: int  # iterations of the run that gave the answer
+    iters: int  # iterations of the run that gave the answer (with halt: where it stopped)
     total_iters: int  # iterations over all runs and trajectories of this input: its compute (block evaluations / depth)
     runs: int  # 1 + the restarts used
     verified: bool | None  # Task.verify: True valid, False breaks a rule, None the task cannot tell
     reason: str  # what the check found; for a failure, the first rule broken
     trajectories: int = 1  # trajectories run side by side per run (solve's breadth)
+    trace: Trace | None = field(default=None, compare=False, repr=False)  # every iteration, with solve(trace=True)
 
     @property
     def status(self) -> str:
@@ -185,6 +186,23 @@ def check_iters(iters: Any, what: str = "iters", high: int = MAX_ITERS) -> int:
     if iters > high:
         raise InputError(f"{what} is {iters}, above loopzoo's limit of {high}")
     return int(iters)
+
+
+def check_flag(value: Any, what: str, none: bool = False) -> bool | None:
+    """``value`` as a bool (None too where ``none``), else :class:`InputError` naming ``what``."""
+    if value is None and none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        allowed = "True, False or None" if none else "True or False"
+        raise InputError(f"{what} must be {allowed}, got {str(value)[:60]!r}")
+    return bool(value)
+
+
+def deprecated(message: str) -> None:
+    """A ``DeprecationWarning`` about an old form of a :meth:`LoopedTransformer.solve` call, shown
+    at the caller's line."""
+    warnings.warn(f"solve() {message} (the old form goes in loopzoo 0.3; docs/inference.md has the table)",
+                  DeprecationWarning, stacklevel=3)
 
 
 def check_count(value: Any, what: str, high: int) -> int:
@@ -264,65 +282,107 @@ class LoopedTransformer(nn.Module):
         iters: int | None = None,
         *,
         halt: str | None = None,
+        restarts: int = 0,
+        breadth: int = 1,
+        seed: int = 0,
+        noise: float = 1.0,
+        return_info: bool | None = None,
+        trace: bool = False,
         batch_size: int = 256,
         device: str | torch.device | None = None,
-        return_trace: bool = False,
-        compact: bool = True,
-        check_every: int = 4,
         autocast: bool | None = None,
         compile: bool | str = False,
-        return_info: bool = False,
-        restarts: int = 0,
-        seed: int = 0,
-        restart_noise: float = 1.0,
-        breadth: int = 1,
-        noise: float = 1.0,
+        compact: bool = True,
+        check_every: int = 4,
+        return_trace: bool | None = None,
+        restart_noise: float | None = None,
     ) -> Any:
         """Answer natural inputs (a sudoku string, a FEN, a bit string, or a list of them).
 
-        Returns one answer for one input, a list for a list. ``iters`` defaults to the config's.
-        ``halt`` (e.g. ``"residual:1e-4"``, ``"unchanged:5"``, ``"confidence:0.99"``, ``"valid"``)
-        makes ``iters`` a cap: each sample stops when the criterion holds and its answer is the
-        one at that iteration; then ``(answers, iterations_used)`` is returned. ``"valid"`` stops
-        at the first answer that passes the task's check (:meth:`Task.verify`). Halted samples
-        leave the batch (``compact``), checked every ``check_every`` iterations (one host sync each).
+        **What it returns.** One result per input, in the inputs' order: one input (a string, a
+        sudoku grid: what :meth:`Task.is_single` reads as one) gives one result, a list, tuple or
+        array of inputs a list. A result is the task's answer, or with ``return_info=True`` a
+        :class:`Solution`: ``.answer``, ``.iters`` (of the run that gave the answer),
+        ``.total_iters`` (over all runs and trajectories: the input's compute), ``.runs``,
+        ``.trajectories``, ``.verified`` / ``.status`` / ``.reason`` (:meth:`Task.verify` of the
+        answer) and ``.trace`` (with ``trace=True``). No other option changes the shape.
 
+        **When to stop and how hard to search.** ``iters`` defaults to the config's. ``halt``
+        (``"residual:1e-4"``, ``"unchanged:5"``, ``"confidence:0.99"``, ``"valid"``,
+        ``"valid:residual:1e-3"``; :mod:`loopzoo.halting`) makes ``iters`` a cap: each input stops
+        when the criterion holds and its answer is the one at that iteration (``Solution.iters``
+        says which); ``"valid"`` stops at the first answer that passes the task's check.
         ``restarts=K`` runs an input whose answer fails the check again, from the start state
-        ``e + restart_noise * ||e|| * z`` (``z`` a unit Gaussian direction drawn from ``seed``, the
-        input's index and the attempt), up to ``K`` times; its answer is the first that passes,
-        else the last. Inputs the task cannot check are not restarted. ``return_info=True``
-        returns a :class:`Solution` per input (answer, iterations, runs, verdict and reason).
+        ``e + noise * ||e|| * z`` (``z`` a unit Gaussian direction drawn from ``seed``, the input's
+        index and the attempt), up to ``K`` times; its answer is the first that passes, else the
+        last. Inputs the task cannot check are not restarted. ``breadth=K`` runs ``K`` trajectories
+        per input side by side (:mod:`loopzoo.breadth`): from ``e`` and from the starts of restarts
+        ``1 .. K-1``; all stop at the first answer of any of them that verifies, else the answer is
+        the most common one among them (not known to fail), ties broken by the model's confidence.
+        ``breadth`` cannot be combined with ``restarts``.
 
-        ``breadth=K`` runs ``K`` trajectories per input in one batch (:mod:`loopzoo.breadth`): from
-        ``e`` and from the starts of restarts ``1 .. K-1`` (scale ``noise``); all stop at the first
-        answer of any of them that verifies. The answer is a verified one if any was seen, else the
-        most common answer among the trajectories (not known to fail), ties broken by the model's
-        confidence. With ``halt``, the iterations returned (and ``Solution.total_iters``) are summed
-        over the trajectories. It cannot be combined with ``restarts`` or ``return_trace``.
+        **What to record.** ``return_info=True`` returns :class:`Solution` objects (it verifies
+        every answer). ``trace=True`` also records every iteration in ``Solution.trace`` (a
+        :class:`Trace`: the answer, confidence and residual after each); it needs
+        ``return_info=True`` and cannot be combined with ``halt``, ``restarts`` or ``breadth``.
 
-        ``device`` (default: where the model is) moves the model there; ``autocast`` (default:
-        on for CUDA) runs in bf16. ``compile=True`` (or a ``torch.compile`` mode such as
-        ``"reduce-overhead"``, which uses CUDA graphs on GPU) compiles the blocks in place first,
-        as :meth:`compile_blocks`. ``return_trace=True`` returns ``(answers, traces)`` with a
-        :class:`Trace` per input.
+        **How to run it** (the answers do not depend on these, up to float rounding).
+        ``batch_size`` inputs per forward pass at most (fewer for long inputs, within
+        :data:`MAX_TOKENS`); ``device`` (default: where the model is) moves the model there;
+        ``autocast`` (default: on for CUDA) runs in bf16; ``compile=True`` (or a ``torch.compile``
+        mode such as ``"reduce-overhead"``) compiles the blocks in place first, as
+        :meth:`compile_blocks`. With ``halt``, halted inputs leave the batch (``compact``), checked
+        every ``check_every`` iterations (one host sync each).
+
+        **Deprecated, until loopzoo 0.3** (each with a ``DeprecationWarning``; docs/inference.md):
+        ``halt`` without ``return_info`` returns ``(answers, iterations)`` (the iterations are
+        ``Solution.total_iters``): pass ``return_info=True`` for :class:`Solution` objects, or
+        ``return_info=False`` for the answers alone, which ``halt`` returns from 0.3 on.
+        ``return_trace=True`` returns ``(answers, traces)``: use ``trace=True, return_info=True``.
+        ``restart_noise`` is ``noise``.
         """
-        from . import halting
-
         iters = check_iters(self.config.iters if iters is None else iters)
-        batch_size = check_iters(batch_size, "batch_size", high=2**62)
-        check_every = check_iters(check_every, "check_every", high=2**62)
         restarts = check_count(restarts, "restarts", MAX_RESTARTS)
-        seed = check_count(seed, "seed", 2**63 - 1)
-        restart_noise = check_noise(restart_noise, "restart_noise")
         breadth = check_iters(breadth, "breadth", high=MAX_BREADTH)
+        seed = check_count(seed, "seed", 2**63 - 1)
         noise = check_noise(noise, "noise")
-        if return_trace and (halt is not None or restarts or return_info or breadth > 1):
-            what = "halt" if halt is not None else "restarts" if restarts else "return_info" if return_info else "breadth"
-            raise InputError(f"return_trace and {what} cannot be combined; the trace shows every iteration of one run")
+        info = check_flag(return_info, "return_info", none=True)
+        trace = check_flag(trace, "trace")
+        batch_size = check_iters(batch_size, "batch_size", high=2**62)
+        autocast = check_flag(autocast, "autocast", none=True)
+        compact = check_flag(compact, "compact")
+        check_every = check_iters(check_every, "check_every", high=2**62)
+        legacy = None  # the old shape to return: "trace" (answers, traces) or "halt" (answers, iterations)
+        old_forms = []  # deprecation warnings, given once the call is known to be valid
+        if restart_noise is not None:
+            restart_noise = check_noise(restart_noise, "restart_noise")
+            if noise not in (1.0, restart_noise):
+                raise InputError(f"restart_noise ({restart_noise}) and noise ({noise}) are one setting: give noise only")
+            old_forms.append("restart_noise= is now noise= (the same scale, for restarts and breadth alike)")
+            noise = restart_noise
+        if return_trace is not None:
+            if check_flag(return_trace, "return_trace"):
+                if info is not None or trace:
+                    raise InputError("return_trace is the old form of trace=True, return_info=True: give those only")
+                legacy, trace = "trace", True
+            old_forms.append("return_trace=True returns (answers, traces); use trace=True, return_info=True and "
+                             "read Solution.answer and Solution.trace")
+        if trace and (halt is not None or restarts or breadth > 1):
+            what = "halt" if halt is not None else "restarts" if restarts else "breadth"
+            raise InputError(f"trace and {what} cannot be combined; the trace shows every iteration of one run")
+        if trace and not info and legacy is None:
+            raise InputError("trace=True records Solution.trace: pass return_info=True as well")
+        if halt is not None:
+            from . import halting
+
+            halting.make(halt)  # validate before any work
+            if info is None:
+                legacy = "halt"
+                old_forms.append("halt without return_info returns (answers, iterations); pass return_info=True for "
+                                 "Solution objects (.answer, .iters, .total_iters) or return_info=False for the "
+                                 "answers alone, which halt returns from loopzoo 0.3 on")
         if breadth > 1 and restarts:
             raise InputError("breadth and restarts cannot be combined: breadth K already runs restarts 1..K-1's starts")
-        if halt is not None:
-            halting.make(halt)  # validate before any work
         if device is not None:
             try:
                 target = torch.device(device)
@@ -334,7 +394,7 @@ class LoopedTransformer(nn.Module):
         if compile:
             self.compile_blocks(None if compile is True else compile)
         device_type = self.device.type
-        use_autocast = (device_type == "cuda") if autocast is None else bool(autocast)
+        use_autocast = (device_type == "cuda") if autocast is None else autocast
         items, single = self.task.as_batch(inputs)
         max_tokens = int(MAX_TOKENS)
         keep = len(items) <= KEEP_PARSED
@@ -357,9 +417,11 @@ class LoopedTransformer(nn.Module):
             if keep:
                 kept.append(p)
             by_length.setdefault(length, []).append(i)
-        answers: list[Any] = [None] * len(items)
-        used: list[int] = [iters] * len(items)
-        traces: list[Trace | None] = [None] * len(items)
+        for message in old_forms:
+            deprecated(message)
+        checked = bool(info) or restarts > 0 or breadth > 1  # Solutions come out: the answers are verified
+        results: list[Any] = [None] * len(items)  # a Solution per input where checked, else an answer
+        used: list[int] = [iters] * len(items)  # iterations per input, over all its runs
         with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_autocast):
             for length, indices in by_length.items():
                 step = max(1, min(batch_size, max_tokens // max(length * breadth, 1)))
@@ -367,34 +429,30 @@ class LoopedTransformer(nn.Module):
                     chunk = indices[start : start + step]
                     batch = [kept[i] if keep else self.task.parse(items[i], i) for i in chunk]
                     x = self.task.encode(batch).to(self.device)
-                    if return_trace:
-                        out, chunk_traces = self._solve_traced(x, batch, iters)
-                        costs = [iters] * len(chunk)
-                        for i, tr in zip(chunk, chunk_traces):
-                            traces[i] = tr
+                    if trace:
+                        out = self._solve_traced(x, batch, iters)
                     elif breadth > 1:
                         out = solve_batch(self, x, batch, chunk, iters=iters, halt=halt, compact=compact,
                                           check_every=check_every, breadth=breadth, seed=seed, noise=noise)
-                        costs = [sol.total_iters for sol in out]
                     else:
                         run = partial(self._run, iters=iters, halt=halt, compact=compact, check_every=check_every)
-                        if return_info or restarts:
-                            out = self._solve_checked(x, batch, chunk, run, restarts, seed, restart_noise)
-                            costs = [sol.total_iters for sol in out]
+                        if checked:
+                            out = self._solve_checked(x, batch, chunk, run, restarts, seed, noise)
                         else:
                             logits, costs = run(x, batch, None)
                             out = self.task.decode(logits, batch)
-                    for i, answer, n in zip(chunk, out, costs):
-                        answers[i], used[i] = answer, n
-        if return_trace:
+                    if checked or trace:
+                        costs = [sol.total_iters for sol in out]
+                    for i, result, n in zip(chunk, out, costs):
+                        results[i], used[i] = result, n
+        answers = [sol.answer for sol in results] if checked or trace else results
+        if legacy == "trace":
+            traces = [sol.trace for sol in results]
             return (answers[0], traces[0]) if single else (answers, traces)
-        if return_info:
-            return answers[0] if single else answers
-        if restarts or breadth > 1:
-            answers = [sol.answer for sol in answers]
-        if halt is not None:
+        if legacy == "halt":
             return (answers[0], used[0]) if single else (answers, used)
-        return answers[0] if single else answers
+        out = results if info else answers
+        return out[0] if single else out
 
     def _run(self, x: torch.Tensor, parsed: list[Any], start: torch.Tensor | None, *, iters: int, halt: str | None,
              compact: bool, check_every: int) -> tuple[torch.Tensor, list[int]]:
@@ -534,7 +592,8 @@ class LoopedTransformer(nn.Module):
         used[rows] = held_at
         return final, used
 
-    def _solve_traced(self, x: torch.Tensor, batch: list[Any], iters: int) -> tuple[list[Any], list[Trace]]:
+    def _solve_traced(self, x: torch.Tensor, batch: list[Any], iters: int) -> list[Solution]:
+        """A :class:`Solution` with its :class:`Trace` per input of the batch ``x [B, L, C]``, after ``iters`` iterations."""
         preds: list[list[Any]] = []
         conf, resid = [], []
         prev = self.embed(x)
@@ -546,10 +605,12 @@ class LoopedTransformer(nn.Module):
             prev = s
         confidence = torch.stack(conf, dim=1).float().cpu().numpy()  # [B, T]
         residual = torch.stack(resid, dim=1).float().cpu().numpy()  # [B, T]
-        traces = [
-            Trace([p[b] for p in preds], confidence[b], residual[b]) for b in range(len(batch))
-        ]
-        return preds[-1], traces
+        out = []
+        for b, (p, answer) in enumerate(zip(batch, preds[-1])):
+            v = self.task.verify(p, answer)
+            out.append(Solution(answer, iters, iters, 1, v.verified, v.reason,
+                                trace=Trace([t[b] for t in preds], confidence[b], residual[b])))
+        return out
 
     # --- persistence --------------------------------------------------------------------
     def save(self, directory: str, **extra: Any) -> None:

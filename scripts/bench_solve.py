@@ -208,14 +208,15 @@ def main(argv: list[str] | None = None) -> int:
             if compiled is not None:
                 fns["comp"] = lambda: solve(compiled)
             if halt is not None:
-                fns["halt"] = lambda: solve(halt=halt)
+                fns["halt"] = lambda: solve(halt=halt, return_info=False)
             best = best_of(fns, args.long_rounds if iters >= args.long_iters else args.rounds, clock)
             fixed = solve()
             bf16_agree = agreement(solve(autocast=True), fixed)
             comp_agree = agreement(solve(compiled), fixed) if compiled is not None else float("nan")
             used, halt_agree = [iters] * len(xs), 1.0
             if halt is not None:
-                halted, used = solve(halt=halt)
+                sols = solve(halt=halt, return_info=True)
+                halted, used = [sol.answer for sol in sols], [sol.iters for sol in sols]
                 halt_agree = agreement(halted, fixed)
             peak = flops.matmul_peak(seconds=0.5, clock=clock)  # re-measured beside each row: the load changes
             peak16 = flops.matmul_peak(dtype=torch.bfloat16, seconds=0.5, clock=clock)

@@ -50,21 +50,18 @@ def test_known_schedule_gives_the_answer_at_each_samples_halt(model):
 
 @pytest.mark.parametrize("spec", ["unchanged:2", "residual:0.05", "confidence:0.6"])
 def test_halting_never_changes_an_answer(model, spec):
-    answers, used = model.solve(BITS, iters=30, halt=spec, check_every=3)
-    for bits, answer, n in zip(BITS, answers, used):
-        assert 1 <= n <= 30
-        assert model.solve(bits, iters=n) == answer
+    for bits, sol in zip(BITS, model.solve(BITS, iters=30, halt=spec, check_every=3, return_info=True)):
+        assert 1 <= sol.iters <= 30
+        assert model.solve(bits, iters=sol.iters) == sol.answer
 
 
 @pytest.mark.parametrize("spec", ["unchanged:2", "residual:0.05"])
 def test_compaction_keeps_order_and_results(model, spec):
-    a = model.solve(BITS, iters=30, halt=spec, compact=True, check_every=1)
-    b = model.solve(BITS, iters=30, halt=spec, compact=False)
-    c = model.solve(BITS[::-1], iters=30, halt=spec, compact=True, batch_size=4)
-    assert a == b
-    assert a[0] == c[0][::-1] and a[1] == c[1][::-1]
-    one = model.solve(BITS[2], iters=30, halt=spec)
-    assert one == (a[0][2], a[1][2])
+    a = model.solve(BITS, iters=30, halt=spec, compact=True, check_every=1, return_info=True)
+    b = model.solve(BITS, iters=30, halt=spec, compact=False, return_info=True)
+    c = model.solve(BITS[::-1], iters=30, halt=spec, compact=True, batch_size=4, return_info=True)
+    assert a == b == c[::-1]
+    assert model.solve(BITS[2], iters=30, halt=spec, return_info=True) == a[2]
 
 
 def test_criteria_on_known_tensors():
@@ -156,10 +153,10 @@ def test_valid_stops_at_the_first_answer_that_verifies(flagship, check, compact,
     bits = ["".join(map(str, rng.integers(0, 2, n))) for n in lengths]
     if check is OddOnes:
         bits = [b * 20 for b in bits]  # repeated: answers settle late, so the count of ones flips
-    answers, used = m.solve(bits, iters=cap, halt="valid", compact=compact, check_every=check_every)
-    _, traces = m.solve(bits, iters=cap, return_trace=True)
+    sols = m.solve(bits, iters=cap, halt="valid", compact=compact, check_every=check_every, return_info=True)
+    traces = [s.trace for s in m.solve(bits, iters=cap, trace=True, return_info=True)]
     firsts, lost = [], 0
-    for i, (answer, n, trace) in enumerate(zip(answers, used, traces)):
+    for i, (answer, n, trace) in enumerate((s.answer, s.iters, t) for s, t in zip(sols, traces)):
         parsed = m.task.parse(bits[i], i)
         first = first_valid(m.task, parsed, trace.predictions)
         firsts.append(first)
@@ -175,10 +172,13 @@ def test_valid_stops_at_the_first_answer_that_verifies(flagship, check, compact,
 
 def test_valid_with_a_fallback_uses_it_only_for_answers_it_cannot_check(flagship, model):
     bits = ["0110100111", "1111100000", "0000000001", "1010101010"]
-    assert model.solve(bits, iters=30, halt="valid:unchanged:2") == model.solve(bits, iters=30, halt="unchanged:2")
-    assert model.solve(bits, iters=30, halt="valid") == (model.solve(bits, iters=30), [30] * 4)  # nothing checks out
+    def halted(m, spec, cap):
+        return m.solve(bits, iters=cap, halt=spec, return_info=True)
+
+    assert halted(model, "valid:unchanged:2", 30) == halted(model, "unchanged:2", 30)
+    assert halted(model, "valid", 30) == model.solve(bits, iters=30, return_info=True)  # nothing checks out
     # every answer can be checked here, so the fallback never fires
-    assert flagship.solve(bits, iters=40, halt="valid:unchanged:1") == flagship.solve(bits, iters=40, halt="valid")
+    assert halted(flagship, "valid:unchanged:1", 40) == halted(flagship, "valid", 40)
 
 
 def test_valid_needs_the_batch():

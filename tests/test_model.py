@@ -140,12 +140,12 @@ def test_compiled_solve_equals_eager_with_and_without_halting(name):
         x = m.task.encode([m.task.parse(v, i) for i, v in enumerate(inputs)])
         logits = m(x, 6)[0]
     eager = m.solve(inputs, iters=6)
-    eager_halt = m.solve(inputs, iters=12, halt="residual:1e-2")
+    eager_halt = m.solve(inputs, iters=12, halt="residual:1e-2", return_info=True)
     assert m.solve(inputs, iters=6, compile=True) == eager
     assert all(block._compiled_call_impl is not None for block in m.blocks)
     with torch.inference_mode():
         torch.testing.assert_close(m(x, 6)[0], logits, rtol=1e-4, atol=1e-5)
-    assert m.solve(inputs, iters=12, halt="residual:1e-2", compile=True) == eager_halt
+    assert m.solve(inputs, iters=12, halt="residual:1e-2", return_info=True, compile=True) == eager_halt
 
 
 def test_compile_rejects_an_unknown_mode():

@@ -66,7 +66,8 @@ def trajectories(model, inputs, k, iters, seed=0, noise=1.0):
 
 def test_breadth_one_is_todays_solve(prefix, sudoku):
     for model, inputs in ((prefix, BITS), (sudoku, [PUZZLE, PUZZLE.replace(".", "0")])):
-        for kwargs in ({}, {"halt": "residual:1e-2"}, {"return_info": True}, {"halt": "valid", "restarts": 2}):
+        for kwargs in ({}, {"halt": "residual:1e-2", "return_info": True}, {"return_info": True},
+                       {"halt": "valid", "restarts": 2, "return_info": True}):
             assert model.solve(inputs, iters=5, breadth=1, **kwargs) == model.solve(inputs, iters=5, **kwargs)
         assert model.solve(inputs[0], iters=5, breadth=1) == model.solve(inputs[0], iters=5)
 
@@ -171,8 +172,8 @@ def test_reproducible_with_a_seed_and_independent_of_batching(prefix, sudoku):
     a = prefix.solve(BITS, iters=4, breadth=4, seed=3, return_info=True)
     assert prefix.solve(BITS, iters=4, breadth=4, seed=3, return_info=True) == a
     assert prefix.solve(BITS, iters=4, breadth=4, seed=3, return_info=True, batch_size=2) == a
-    b = sudoku.solve([PUZZLE] * 3, iters=3, breadth=3, seed=1, halt="valid")
-    assert sudoku.solve([PUZZLE] * 3, iters=3, breadth=3, seed=1, halt="valid", batch_size=1) == b
+    b = sudoku.solve([PUZZLE] * 3, iters=3, breadth=3, seed=1, halt="valid", return_info=True)
+    assert sudoku.solve([PUZZLE] * 3, iters=3, breadth=3, seed=1, halt="valid", return_info=True, batch_size=1) == b
     answers_seed, _ = trajectories(prefix, BITS, 4, 4, seed=3)
     answers_other, _ = trajectories(prefix, BITS, 4, 4, seed=4)
     assert answers_seed != answers_other  # another seed, other trajectories
@@ -182,8 +183,9 @@ def test_return_shapes_and_compute(sudoku):
     sols = sudoku.solve([PUZZLE] * 2, iters=3, breadth=4, return_info=True)
     assert all(isinstance(s, Solution) and not s.verified for s in sols)  # a random model never verifies
     assert all((s.iters, s.total_iters, s.runs, s.trajectories) == (3, 12, 1, 4) for s in sols)
-    answers, used = sudoku.solve([PUZZLE] * 2, iters=3, breadth=4, halt="valid")
-    assert answers == [s.answer for s in sols] and used == [12, 12]
+    halted = sudoku.solve([PUZZLE] * 2, iters=3, breadth=4, halt="valid", return_info=True)
+    assert halted == sols and [s.total_iters for s in halted] == [12, 12]
+    answers = [s.answer for s in sols]
     assert sudoku.solve([PUZZLE] * 2, iters=3, breadth=4) == answers
     assert sudoku.solve(PUZZLE, iters=3, breadth=4) == answers[0]
     assert sudoku.solve(PUZZLE, iters=3, breadth=4, return_info=True) == sols[0]
@@ -208,7 +210,7 @@ def test_the_flagships_solve_with_breadth():
     ({"breadth": True}, "breadth"), ({"breadth": "4"}, "breadth"), ({"breadth": 10**6}, "breadth"),
     ({"noise": 0}, "noise"), ({"noise": -1.0}, "noise"), ({"noise": float("nan")}, "noise"),
     ({"noise": float("inf")}, "noise"), ({"noise": "x"}, "noise"), ({"noise": True}, "noise"),
-    ({"breadth": 2, "restarts": 1}, "restarts"), ({"breadth": 2, "return_trace": True}, "breadth"),
+    ({"breadth": 2, "restarts": 1}, "restarts"), ({"breadth": 2, "trace": True, "return_info": True}, "breadth"),
 ])
 def test_bad_values_name_themselves(sudoku, kwargs, name):
     with pytest.raises(InputError, match=name):

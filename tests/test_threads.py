@@ -19,7 +19,7 @@ def test_eight_threads_give_the_single_threaded_answers():
     for k in range(32):
         jobs.append((sudoku, puzzles[k % 8 :: 3], dict(iters=3, batch_size=1 + k % 5)))
         jobs.append((prefix, bits[k % 8 :: 2], dict(iters=4, batch_size=1 + k % 7)))
-        jobs.append((prefix, bits[k % 5 :: 3], dict(iters=6, halt="unchanged:2")))
+        jobs.append((prefix, bits[k % 5 :: 3], dict(iters=6, halt="unchanged:2", return_info=True)))
     expected = [model.solve(inputs, **kw) for model, inputs, kw in jobs]
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(lambda job: job[0].solve(job[1], **job[2]), jobs))

@@ -90,7 +90,7 @@ def solve_point(model: Any, inputs: list[Any], references: list[Any], method: st
                 seed: int = 0, noise: float = 1.0, batch_size: int = 64) -> Point:
     """A real ``solve(..., halt="valid", iters=depth, return_info=True)`` call with ``breadth=k``
     (``method="breadth"``) or ``restarts=k-1``: exact match and mean block evaluations."""
-    knob = {"breadth": k, "noise": noise} if method == "breadth" else {"restarts": k - 1, "restart_noise": noise}
+    knob = {"breadth": k, "noise": noise} if method == "breadth" else {"restarts": k - 1, "noise": noise}
     sols = model.solve(list(inputs), iters=depth, halt="valid", seed=seed, batch_size=batch_size, return_info=True,
                        **knob)
     ok = [str(s.answer) == str(r) for s, r in zip(sols, references)]

@@ -1,6 +1,6 @@
 """One run of a model on one input, kept iteration by iteration for the page.
 
-The answers, confidence and residual come from ``model.solve(..., return_trace=True)``; the
+The answers, confidence and residual come from ``model.solve(..., trace=True, return_info=True)``; the
 per-position logits the views need (cell confidence, move scores) come from the model's own
 ``iterate`` and ``readout``; the iterations halting would use from ``model.solve(..., halt=...)``.
 """
@@ -79,7 +79,7 @@ def record(model: LoopedTransformer, text: Any, iters: Any, *, halt: str | None 
         from .. import halting
 
         halting.make(halt)  # a bad rule fails before any model work
-    _, trace = model.solve(text, iters=iters, return_trace=True, autocast=False)
+    trace = model.solve(text, iters=iters, trace=True, return_info=True, autocast=False).trace
     with torch.inference_mode():
         x = task.encode([parsed]).to(model.device)  # [1, L, C_in]
         logits = np.stack([model.readout(s)[0].float().cpu().numpy() for s in model.iterate(x, iters)])  # [T, L, C]
@@ -88,7 +88,7 @@ def record(model: LoopedTransformer, text: Any, iters: Any, *, halt: str | None 
     if expected is not None:
         score(rec, expected)
     if halt is not None:
-        _, rec.halted_at = model.solve(text, iters=iters, halt=halt, autocast=False)
+        rec.halted_at = model.solve(text, iters=iters, halt=halt, return_info=True, autocast=False).iters
     return rec
 
 

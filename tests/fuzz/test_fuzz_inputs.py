@@ -156,7 +156,7 @@ def test_solve_options(fuzz, task, iters, batch_size, halt, check_every, trace, 
     def run():
         try:
             return model.solve(inputs, iters=iters, batch_size=batch_size, halt=halt, check_every=check_every,
-                               return_trace=trace, device=device)
+                               trace=trace, return_info=trace, device=device)
         finally:
             model.to("cpu")  # a fuzzed device must not leak into later cases
 

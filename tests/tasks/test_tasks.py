@@ -173,12 +173,14 @@ def test_chess_bad_inputs(chess_model, bad, problem):
 
 
 def test_trace_records_every_iteration(prefix):
-    answers, traces = prefix.solve(["0110", "1"], iters=4, return_trace=True)
-    assert len(traces) == 2
-    for answer, trace in zip(answers, traces):
-        assert len(trace.predictions) == 4 and trace.predictions[-1] == answer
+    sols = prefix.solve(["0110", "1"], iters=4, trace=True, return_info=True)
+    assert len(sols) == 2 and [s.answer for s in sols] == prefix.solve(["0110", "1"], iters=4)
+    for sol in sols:
+        trace = sol.trace
+        assert len(trace.predictions) == 4 and trace.predictions[-1] == sol.answer and sol.iters == 4
         assert trace.confidence.shape == (4,) and trace.residual.shape == (4,)
         assert ((trace.confidence >= 0.5) & (trace.confidence <= 1)).all()  # two classes
         assert (trace.residual >= 0).all()
-    one, trace = prefix.solve("0110", iters=4, return_trace=True)
-    assert one == answers[0] and trace.predictions == traces[0].predictions
+    one = prefix.solve("0110", iters=4, trace=True, return_info=True)
+    assert one == sols[0] and one.trace.predictions == sols[0].trace.predictions
+    assert prefix.solve("0110", iters=4, return_info=True).trace is None  # only where asked for

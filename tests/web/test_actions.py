@@ -36,7 +36,8 @@ def test_a_recording_matches_the_model_at_every_iteration(name):
     assert rec.expected == chosen.answer
     assert list(rec.correct) == [str(a) == chosen.answer for a in rec.answers]
     assert rec.partial.shape == (ITERS,) and ((0 <= rec.partial) & (rec.partial <= 1)).all()
-    answer, used = model.solve(chosen.text, iters=ITERS, halt="residual")
+    sol = model.solve(chosen.text, iters=ITERS, halt="residual", return_info=True)
+    answer, used = sol.answer, sol.iters
     assert rec.halted_at == used and str(rec.answers[used - 1]) == str(answer)
     for t in (1, ITERS):
         html, caption = actions.frame(rec, t)
