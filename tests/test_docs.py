@@ -76,5 +76,6 @@ def test_the_readme_quickstart_runs(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "13" and re.fullmatch(r"[1-9]{81}", lines[1]) and lines[2].startswith(f"(['{lines[1]}'")
+    assert lines[0] == "13" and re.fullmatch(r"[1-9]{81}", lines[1])
+    assert lines[2].startswith(f"Solution(answer='{lines[1]}'") and "verified=True" in lines[2]
     assert lines[3] == "0100" * 4 and re.fullmatch(r"[a-h][1-8][a-h][1-8][qrbn]?", lines[4])
