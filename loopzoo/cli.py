@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--breadth", type=int, default=1, metavar="K",
                    help="run K trajectories per input side by side (from e and K-1 perturbed starts); the answer is a "
                         "verified one if any, else the most common (ties: the most confident) (default 1)")
-    p.add_argument("--noise", type=float, default=1.0, help="scale of --breadth's perturbed starts (default 1.0)")
+    p.add_argument("--noise", type=float, default=1.0,
+                   help="scale of the perturbed starts of --restarts and --breadth (default 1.0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts' and --breadth's start states (default 0)")
     p.add_argument("--compile", action="store_true", help="torch.compile the block first (slow start, faster loop)")
     p.set_defaults(func=_solve)

@@ -281,19 +281,23 @@ class LoopedTransformer(nn.Module):
         inputs: Any,
         iters: int | None = None,
         *,
+        # when to stop, how hard to search
         halt: str | None = None,
         restarts: int = 0,
         breadth: int = 1,
         seed: int = 0,
         noise: float = 1.0,
-        return_info: bool | None = None,
+        # what to return: answers, or a Solution per input
+        return_info: bool | None = None,  # None: False (until 0.3, with halt: the old tuple)
         trace: bool = False,
+        # how to run it: speed and memory (answers change only with the arithmetic: bf16 autocast)
         batch_size: int = 256,
         device: str | torch.device | None = None,
         autocast: bool | None = None,
         compile: bool | str = False,
         compact: bool = True,
         check_every: int = 4,
+        # deprecated until loopzoo 0.3: use trace=True with return_info=True, and noise
         return_trace: bool | None = None,
         restart_noise: float | None = None,
     ) -> Any:
@@ -326,8 +330,8 @@ class LoopedTransformer(nn.Module):
         :class:`Trace`: the answer, confidence and residual after each); it needs
         ``return_info=True`` and cannot be combined with ``halt``, ``restarts`` or ``breadth``.
 
-        **How to run it** (the answers do not depend on these, up to float rounding).
-        ``batch_size`` inputs per forward pass at most (fewer for long inputs, within
+        **How to run it** (speed and memory; answers change only with the arithmetic, e.g. bf16
+        ``autocast`` on inputs that have not converged). ``batch_size`` inputs per forward pass at most (fewer for long inputs, within
         :data:`MAX_TOKENS`); ``device`` (default: where the model is) moves the model there;
         ``autocast`` (default: on for CUDA) runs in bf16; ``compile=True`` (or a ``torch.compile``
         mode such as ``"reduce-overhead"``) compiles the blocks in place first, as
@@ -357,7 +361,8 @@ class LoopedTransformer(nn.Module):
         if restart_noise is not None:
             restart_noise = check_noise(restart_noise, "restart_noise")
             if noise not in (1.0, restart_noise):
-                raise InputError(f"restart_noise ({restart_noise}) and noise ({noise}) are one setting: give noise only")
+                raise InputError(f"restart_noise ({restart_noise}) and noise ({noise}) are one setting: "
+                                 "give noise only")
             old_forms.append("restart_noise= is now noise= (the same scale, for restarts and breadth alike)")
             noise = restart_noise
         if return_trace is not None:
@@ -593,7 +598,8 @@ class LoopedTransformer(nn.Module):
         return final, used
 
     def _solve_traced(self, x: torch.Tensor, batch: list[Any], iters: int) -> list[Solution]:
-        """A :class:`Solution` with its :class:`Trace` per input of the batch ``x [B, L, C]``, after ``iters`` iterations."""
+        """A :class:`Solution` with its :class:`Trace` per input of the batch ``x [B, L, C]``, after ``iters``
+        iterations."""
         preds: list[list[Any]] = []
         conf, resid = [], []
         prev = self.embed(x)

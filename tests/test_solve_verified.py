@@ -93,7 +93,7 @@ def test_restarts_are_reproducible_with_a_seed(checked, sudoku):
         assert not torch.allclose(s0, sudoku.restart_state(x, [0, 1, 2], 2, seed=0))
         e = sudoku.embed(x)
         dist = (s0 - e).flatten(1).norm(dim=1) / e.flatten(1).norm(dim=1)
-        torch.testing.assert_close(dist, torch.ones(3))  # restart_noise = 1: as far from e as e is long
+        torch.testing.assert_close(dist, torch.ones(3))  # noise = 1: as far from e as e is long
 
 
 def test_fixed_iterations_restart_until_the_cap_of_runs(sudoku):
@@ -123,7 +123,7 @@ def test_bad_values_name_themselves(sudoku, kwargs, name):
         sudoku.solve(PUZZLE, iters=2, **kwargs)
 
 
-def test_restart_noise_scales_the_start(sudoku):
+def test_noise_scales_the_restart_start(sudoku):
     x = sudoku.task.encode([sudoku.task.parse(PUZZLE, 0)])
     with torch.inference_mode():
         e = sudoku.embed(x)
