@@ -2,9 +2,11 @@
 
 A checkpoint is a directory ``checkpoints/step-00000123/`` holding ``model.safetensors`` +
 ``config.json`` (loadable by :func:`loopzoo.load`), ``optimizer.safetensors`` and
-``trainer.json``. It is assembled in a temporary directory and renamed into place, so a run
-killed at any moment leaves only complete checkpoints. The random streams of training are
-counter-based (seeded by ``(seed, step)`` and ``(seed, epoch)``), so the step restores them.
+``trainer.json``, and the trainer's further state where it has some (``ema.safetensors``: the
+averaged weights; ``carry.safetensors``: the state carried between a batch's segments). It is
+assembled in a temporary directory and renamed into place, so a run killed at any moment leaves
+only complete checkpoints. The random streams of training are counter-based (seeded by
+``(seed, step)`` and ``(seed, epoch)``), so the step restores them.
 """
 from __future__ import annotations
 
@@ -63,11 +65,14 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep: int = 2) -> Path:
+def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep: int = 2, *,
+         tensors: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
     """Write checkpoint ``step`` atomically and keep only the newest ``keep``.
 
-    If writing fails (e.g. the disk is full) the partial copy is removed, the older
-    checkpoints are untouched, and :class:`CheckpointError` says so.
+    ``tensors`` maps further names to tensors to keep, each written to ``NAME.safetensors`` with its
+    sha256 in trainer.json (:func:`load_latest` returns them). If writing fails (e.g. the disk is
+    full) the partial copy is removed, the older checkpoints are untouched, and
+    :class:`CheckpointError` says so.
     """
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
@@ -76,10 +81,13 @@ def save(run_dir: Path, model, optimizer, step: int, extra: dict[str, Any], keep
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         checkpoint.save(model, tmp, **extra)
-        tensors, meta = optimizer_state(optimizer)
-        save_file(tensors, tmp / "optimizer.safetensors")
+        state, meta = optimizer_state(optimizer)
+        save_file(state, tmp / "optimizer.safetensors")
         digest = checkpoint.sha256_file(tmp / "optimizer.safetensors")
         body = {"step": step, "optimizer": meta, "optimizer_sha256": digest, **extra}
+        for name, group in (tensors or {}).items():
+            save_file({k: v.detach().cpu().contiguous() for k, v in group.items()}, tmp / f"{name}.safetensors")
+            body.setdefault("tensors_sha256", {})[name] = checkpoint.sha256_file(tmp / f"{name}.safetensors")
         (tmp / "trainer.json").write_text(json.dumps({**body, "sha256": _body_digest(body)}, indent=1))
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
@@ -105,13 +113,21 @@ def _body_digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def _read_verified(path: Path, digest: str) -> dict[str, torch.Tensor]:
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise CheckpointError(f"{path.name} does not match the sha256 in trainer.json")
+    return load_bytes(data)
+
+
 def available(run_dir: Path) -> list[Path]:
     """Complete checkpoints of a run, newest first."""
     return sorted((Path(run_dir) / "checkpoints").glob(f"{PREFIX}*"), reverse=True)
 
 
 def load_latest(run_dir: Path, model, optimizer) -> dict[str, Any]:
-    """Restore ``model`` and ``optimizer`` from the newest readable checkpoint; its trainer.json.
+    """Restore ``model`` and ``optimizer`` from the newest readable checkpoint; its trainer.json,
+    with the further tensors :func:`save` kept under ``"tensors"`` (name -> tensors, on the CPU).
 
     A corrupted newest checkpoint is skipped with a warning and the previous one is used.
     """
@@ -130,10 +146,12 @@ def load_latest(run_dir: Path, model, optimizer) -> dict[str, Any]:
             if expected is not None and hashlib.sha256(data).hexdigest() != expected:
                 raise CheckpointError("optimizer.safetensors does not match the sha256 in trainer.json")
             tensors = load_bytes(data)
+            further = {name: _read_verified(directory / f"{name}.safetensors", digest)
+                       for name, digest in meta.get("tensors_sha256", {}).items()}
             int(meta["step"])
             model.load_state_dict(loaded.state_dict(), strict=True)
             restore_optimizer(optimizer, tensors, meta["optimizer"])
-            return meta
+            return {**meta, "tensors": further}
         except (CheckpointError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError,
                 RecursionError, SafetensorError) as exc:
             warnings.warn(f"checkpoint {directory} is unreadable ({exc}); trying an older one", LoopzooWarning, stacklevel=2)

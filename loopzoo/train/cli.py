@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 OVERRIDES = ("epochs", "batch_size", "lr", "seed", "train_size", "eval_samples", "eval_iters", "eval_every",
-             "checkpoint_every", "max_steps", "max_iters", "log_every")
+             "checkpoint_every", "max_steps", "max_iters", "log_every", "ema", "segments")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, help="stop after this many steps")
     g.add_argument("--train-size", type=int, help="use the first N training items")
     g.add_argument("--length", type=int, help="prefix sums: training bit length (default 32)")
+    g.add_argument("--ema", type=float, metavar="DECAY",
+                   help="evaluate and save an exponential moving average of the weights with this decay, e.g. 0.999")
+    g.add_argument("--segments", type=int, metavar="S",
+                   help="deep supervision: train each batch in S optimizer steps, each from the previous one's "
+                        "final state (default 1)")
     g = p.add_argument_group("evaluation and checkpoints")
     g.add_argument("--eval-samples", type=int)
     g.add_argument("--eval-iters", type=int)

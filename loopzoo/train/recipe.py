@@ -48,15 +48,30 @@ class TrainConfig:
     # Start from these weights (a zoo name or a checkpoint directory, as ``loopzoo.load`` takes it)
     # instead of a random initialisation: a fine-tune. The architecture must match the model's.
     init_from: str | None = None
+    # Evaluate and bundle an exponential moving average of the weights, with this decay (TRM: 0.999),
+    # instead of the live weights: after every optimizer step ``ema <- decay * ema + (1 - decay) * w``,
+    # from the weights training starts from. Those keep a weight of ``decay ** steps`` (0.999: 37%
+    # after 1,000 steps, 5% after 3,000), so a short run wants a lower decay. Resumable checkpoints
+    # hold the average; training itself never reads it. None: no average.
+    ema: float | None = None
+    # Deep supervision (TRM, HRM): each batch is trained in this many segments, each one optimizer
+    # step of the progressive loss (its own n, k), the next starting from the previous one's final
+    # state, detached, instead of from the embedding. A step is one optimizer update, so a batch
+    # lasts ``segments`` steps and an epoch ``segments`` times as many steps as batches.
+    segments: int = 1
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
-        for name in ("epochs", "batch_size", "max_iters", "checkpoint_every", "log_every", "eval_every"):
+        for name in ("epochs", "batch_size", "max_iters", "checkpoint_every", "log_every", "eval_every",
+                     "segments"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"training option {name} must be a positive integer, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be positive, got {self.lr!r}")
+        if self.ema is not None and (isinstance(self.ema, bool) or not isinstance(self.ema, (int, float))
+                                     or not 0.0 < self.ema < 1.0):
+            raise ConfigError(f"ema must be a decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.decay_epoch is not None and (not isinstance(self.decay_epoch, int) or self.decay_epoch < 0):

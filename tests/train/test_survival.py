@@ -76,11 +76,11 @@ def test_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, m
     trainer = make(tmp_path / "run", max_steps=12)
     original = checkpoints.save
 
-    def save(run_dir, model, optimizer, step, extra, keep=2):
+    def save(run_dir, model, optimizer, step, extra, keep=2, **kw):
         if step == 8:
             monkeypatch.setattr(safetensors.torch, "save_file", disk_full)
         try:
-            return original(run_dir, model, optimizer, step, extra, keep)
+            return original(run_dir, model, optimizer, step, extra, keep, **kw)
         finally:
             monkeypatch.setattr(safetensors.torch, "save_file", real)
 
