@@ -424,7 +424,7 @@ class LoopedTransformer(nn.Module):
             by_length.setdefault(length, []).append(i)
         for message in old_forms:
             deprecated(message)
-        checked = bool(info) or restarts > 0 or breadth > 1  # Solutions come out: the answers are verified
+        checked = bool(info) or trace or restarts > 0 or breadth > 1  # Solutions come out: answers are verified
         results: list[Any] = [None] * len(items)  # a Solution per input where checked, else an answer
         used: list[int] = [iters] * len(items)  # iterations per input, over all its runs
         with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_autocast):
@@ -446,11 +446,11 @@ class LoopedTransformer(nn.Module):
                         else:
                             logits, costs = run(x, batch, None)
                             out = self.task.decode(logits, batch)
-                    if checked or trace:
+                    if checked:
                         costs = [sol.total_iters for sol in out]
                     for i, result, n in zip(chunk, out, costs):
                         results[i], used[i] = result, n
-        answers = [sol.answer for sol in results] if checked or trace else results
+        answers = [sol.answer for sol in results] if checked else results
         if legacy == "trace":
             traces = [sol.trace for sol in results]
             return (answers[0], traces[0]) if single else (answers, traces)
