@@ -75,9 +75,11 @@ def create(name_or_config: str | ModelConfig, **overrides: Any) -> LoopedTransfo
 
 def load(name_or_dir: str | Path, device: str | None = None, revision: str | None = None,
          cache_dir: str | Path | None = None) -> LoopedTransformer:
-    """A trained model: a checkpoint directory, a bundled zoo name, or a Hugging Face repo id.
+    """A trained model: a checkpoint directory, a bundled zoo name, a tagged name ``NAME.TAG``, or a
+    Hugging Face repo id.
 
-    Resolves in order: an explicit directory, the checkpoints bundled with loopzoo, the local
+    Resolves in order: an explicit directory, the checkpoints bundled with loopzoo, for ``NAME.TAG``
+    a run of that ref in a source tree (``runs/NAME.TAG/best``, docs/design.md §7), the local
     Hugging Face cache, the Hub (organisation ``$LOOPZOO_HUB_ORG``, default ``loopzoo``). Strict:
     every weight name, shape and dtype must match, the sha256 in config.json is checked, and
     nothing is unpickled.

@@ -9,7 +9,8 @@ import argparse
 import time
 from collections import Counter
 
-FLAGSHIPS = ("prefix-sums-internal-recall-outernorm", "sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
+from .names import FLAGSHIPS
+
 SAMPLES = {"prefix-sums": 10, "sudoku": 50, "chess": 100}
 
 

@@ -1,7 +1,8 @@
 """Where trained weights come from, and how they are published.
 
 ``resolve`` looks, in order, at an explicit directory, the checkpoints bundled with loopzoo
-(``loopzoo/zoo/<name>/``), the local Hugging Face cache, then the Hub. Names without an
+(``loopzoo/zoo/<name>/``, ``loopzoo/zoo/<name>.<tag>/``), for a tagged name ``NAME.TAG`` the run of
+that name in a source tree's ``runs/`` (:mod:`loopzoo.runs`), the local Hugging Face cache, then the Hub. Names without an
 organisation resolve to ``$LOOPZOO_HUB_ORG/<name>`` (default organisation ``loopzoo``).
 Everything works offline from local files and the cache; the Hub is contacted only when a
 name is found nowhere else and ``HF_HUB_OFFLINE`` is not set.
@@ -14,6 +15,7 @@ from typing import Any
 
 from .checkpoint import CONFIG_FILE, WEIGHTS_FILE
 from .errors import CheckpointError, LoopzooError
+from .runs import split_tag
 
 ZOO_DIR = Path(__file__).parent / "zoo"
 CARD_FILE = "README.md"
@@ -82,6 +84,9 @@ def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: st
     zoo = bundled()
     if revision is None and name in zoo:
         return zoo[name]
+    base, tag = split_tag(name)
+    if tag is not None and "/" not in name and base in models.names():
+        return resolve_tagged(name, revision, cache_dir)
     try:
         return from_hub(name, revision, cache_dir)
     except CheckpointError as exc:
@@ -97,6 +102,28 @@ def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: st
 
         raise UnknownNameError("model or checkpoint", name, sorted(set(models.names()) | set(zoo)),
                                note=f"{name!r} is not a directory, a bundled checkpoint or a known name ({exc}).") from None
+
+
+def resolve_tagged(ref: str, revision: str | None = None, cache_dir: str | Path | None = None) -> Path:
+    """The checkpoint of a tagged name ``NAME.TAG`` that is not bundled: in a source tree, the run of that
+    ref (``runs/NAME.TAG/best`` or the run's model; a grid run ``NAME.lrLR-seedK``), else the Hub's
+    ``ORG/NAME.TAG``. The error names the tagged checkpoints and runs of NAME that exist."""
+    from . import runs
+
+    run = runs.find(ref) if revision is None else None
+    if run is not None and run.model_dir() is not None:
+        return run.model_dir()
+    try:
+        return from_hub(ref, revision, cache_dir)
+    except CheckpointError as exc:
+        name, _ = split_tag(ref)
+        bundled_refs = [n for n in bundled() if split_tag(n)[0] == name]
+        run_refs = runs.refs_of(name)
+        where = (f"bundled: {', '.join(bundled_refs) or 'none'}; runs with a model in {runs.RUNS}: "
+                 f"{', '.join(run_refs) or 'none'}")
+        started = f" ({run.path} has no model yet)" if run is not None else ""
+        raise CheckpointError(f"no checkpoint {ref!r}{started}: not bundled, not a run here, and {str(exc).splitlines()[0]}. "
+                              f"Checkpoints of {name} that exist: {where}.") from None
 
 
 def publish(directory: str | Path, repo_id: str, *, dry_run: bool = False, private: bool = False,

@@ -1,4 +1,4 @@
-"""The named models: ``{task}-{recall}-{norm}`` and ``{task}-fixed15``.
+"""The named models: ``{task}-{recall}-{norm}`` and ``{task}-fixed15``; the flagships.
 
 Each name maps to a factory returning its :class:`ModelConfig` (the paper's sizes). This module
 imports no torch, so listing names stays fast.
@@ -14,6 +14,8 @@ TASKS = ("prefix-sums", "sudoku", "chess")
 RECALLS = {"no-recall": "none", "recall": "recall", "internal-recall": "internal-recall"}
 NORMS = ("prenorm", "perinorm", "outernorm", "gru")
 FIXED_DEPTH = 15
+# The paper's proposed model per task; its bundled checkpoint is trained longest (docs/design.md §7).
+FLAGSHIPS = tuple(f"{task}-internal-recall-outernorm" for task in TASKS)
 
 
 def _register_all() -> None:

@@ -33,9 +33,10 @@ from tqdm.auto import tqdm
 
 import loopzoo
 from loopzoo.data import load_split
+from loopzoo.names import FLAGSHIPS
 from loopzoo.tasks.base import FAILED, UNKNOWN, VERIFIED
 
-FLAGSHIPS = ("sudoku-internal-recall-outernorm", "chess-internal-recall-outernorm")
+VERIFIABLE = tuple(name for name in FLAGSHIPS if not name.startswith("prefix-sums"))  # tasks with a checker
 SPLIT_NAMES = {"val": "val", "test": "hard"}
 
 
@@ -218,7 +219,7 @@ def plot(results: list[Result], path: str, restart_cap: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", default=list(FLAGSHIPS), help="model names or checkpoint directories")
+    parser.add_argument("models", nargs="*", default=list(VERIFIABLE), help="model names or checkpoint directories")
     parser.add_argument("--splits", nargs="+", default=["val", "test"], help="data splits (test = the hard split)")
     parser.add_argument("--n", type=int, default=None, help="inputs per split (default 500; --check-data: all)")
     parser.add_argument("--cap", type=int, default=500, help="iteration cap of the table's rows")

@@ -21,7 +21,7 @@ def _seed():
 # `make test-fast` (docs/contributing.md) leaves out `heavy` tests: in-process checks that took a
 # second or more in a --durations run (training loops, torch.compile, every bundled checkpoint or
 # data set evaluated). Whole files, then single tests by name (all their parameters).
-HEAVY_FILES = ("tests/train/", "tests/test_train_zoo.py", "tests/test_train_grid.py", "tests/test_threads.py",
+HEAVY_FILES = ("tests/train/", "tests/test_bundle.py", "tests/test_threads.py",
                "tests/test_bench_solve.py", "tests/test_bench_verify.py", "tests/plugins/test_plugins.py",
                "tests/data/test_data_chess_labels.py")
 HEAVY_TESTS = {

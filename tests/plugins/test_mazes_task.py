@@ -20,7 +20,7 @@ def mz(installed):
     """The installed ``loopzoo_mazes`` modules: ``mz.maze``, ``mz.task``, ``mz.data``."""
     sys.path.insert(0, str(installed.good))
     try:
-        modules = {name: importlib.import_module(f"loopzoo_mazes.{name}") for name in ("maze", "task", "data", "recipes")}
+        modules = {name: importlib.import_module(f"loopzoo_mazes.{name}") for name in ("maze", "task", "data", "names")}
     finally:
         sys.path.remove(str(installed.good))
     assert modules["task"].__file__.startswith(str(installed.good))
@@ -160,10 +160,10 @@ def test_path_problem_finds_dead_ends_and_walls(mz):
     assert mz.maze.path_problem(grid, np.isin(grid, [0, 2, 3])).startswith("the path branches")
 
 
-def test_recipes_cover_every_recall_and_norm(mz):
-    config = mz.recipes.internal_recall_outernorm()
+def test_names_cover_every_recall_and_norm(mz):
+    config = mz.names.internal_recall_outernorm()
     assert (config.task, config.recall, config.norm, config.name) == (
         "mazes", "internal-recall", "outernorm", "mazes-internal-recall-outernorm")
-    baseline = mz.recipes.fixed15()
+    baseline = mz.names.fixed15()
     assert (baseline.depth, baseline.iters, baseline.name) == (15, 1, "mazes-fixed15")
-    assert mz.recipes.no_recall_gru().recall == "none"
+    assert mz.names.no_recall_gru().recall == "none"
