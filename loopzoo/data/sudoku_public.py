@@ -252,3 +252,86 @@ def load(split: str, source: str = "public", seed: int = 0, n: int | None = None
         "sudoku", split, [questions[i] for i in order], [answers[i] for i in order], [ratings[i] for i in order],
         source=f"{', '.join(map(str, files))} ({source})", encoder=encode,
     )
+
+
+# --- making a bundled file of one list (scripts/make_sudoku_public.py) --------------------------
+def ratings_file(folder: str | Path, name: str) -> Path:
+    """``FOLDER/<list file stem>.txt``: where the ratings of list ``name`` are kept, one line per puzzle."""
+    return Path(folder) / (str(LISTS[name]["file"]).removesuffix(".csv.xz") + ".txt")
+
+
+def read_ratings(path: str | Path) -> list[int]:
+    """Backtracks, the first field of each line of a precomputed ratings file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such ratings file")
+    return [int(line.split(",")[0]) for line in path.read_text().split()]
+
+
+def check_sample(rows: Sequence[tuple[str, str]], ratings: Sequence[int], n: int, workers: int = 1) -> int:
+    """Re-rate ``n`` seeded random puzzles of ``rows`` and compare with ``ratings``; how many were checked."""
+    import random
+
+    picks = random.Random(f"{SALT}:check").sample(range(len(rows)), min(n, len(rows)))
+    again = list(rate_rows([rows[i] for i in picks], workers))
+    bad = [(i, ratings[i], r) for i, r in zip(picks, again) if ratings[i] != r]
+    if bad:
+        raise DataError(f"{len(bad)} of {len(picks)} re-rated puzzles differ (row, given, re-rated): {bad[:5]}")
+    return len(picks)
+
+
+def read_list(lists: str | Path, name: str, rows: int | None = None) -> list[tuple[str, str]]:
+    """The puzzles of list ``name`` from its upstream file in ``lists``, checked to number ``rows`` (default:
+    its published count)."""
+    upstream = Path(lists) / str(LISTS[name]["file"])
+    found = read_upstream(upstream)
+    if len(found) != (rows or LISTS[name]["rows"]):
+        raise DataError(f"{upstream}: {len(found)} puzzles, expected {rows or LISTS[name]['rows']}")
+    return found
+
+
+def make_file(lists: str | Path, name: str, *, ratings: str | Path | None = None, check: int = 300, workers: int = 1,
+              out: str | Path | None = None, rows: int | None = None, log=print) -> Path:
+    """Write list ``name`` (upstream file in ``lists``) rated, as a bundled-format xz CSV (question, answer,
+    rating, source) to ``out`` (default: its bundled file, whose sha256, split sizes, provenance and licence
+    then go into the manifest). ``ratings``: a folder of ratings computed before (:func:`ratings_file`), of
+    which ``check`` seeded puzzles are rated again to confirm them; else every puzzle is rated here."""
+    import time
+
+    from ..checkpoint import sha256_file
+    from . import bundled
+    from .formats import write_csv
+
+    out = Path(out) if out is not None else bundled.DIR / bundled.FILES[BUNDLED[name]]
+    found = read_list(lists, name, rows)
+    given = None
+    if ratings is not None:
+        given = {name: read_ratings(ratings_file(ratings, name))}
+        if len(given[name]) != len(found):
+            raise DataError(f"{ratings}: {len(given[name])} ratings for {len(found)} puzzles (not finished?)")
+        if check:
+            t0 = time.time()
+            checked = check_sample(found, given[name], check, workers)
+            log(f"check: {checked} seeded random puzzles re-rated in {time.time() - t0:.0f} s, all equal the given ratings")
+    t0 = time.time()
+    built = build_rows({name: found}, given, workers=workers, progress=True)
+    write_csv(out, HEADER, built)
+    log(f"wrote {len(built):,} puzzles to {out} in {time.time() - t0:.0f} s")
+    if len(built) <= VAL_PER_LIST:  # too few to split (a test's tiny list); a bundled list never is
+        return out
+    sizes = {s: len(v) for s, v in split_indices([r[0] for r in built], [r[2] for r in built]).items()}
+    log(f"splits {sizes}")
+    if out.parent.resolve() == bundled.DIR.resolve():
+        made_by = f"python scripts/make_sudoku_public.py --lists DIR --list {name} --workers {workers}"
+        if ratings is not None:
+            made_by += f" (ratings precomputed by the same solver; {check} seeded puzzles re-rated, all equal)"
+        info = LISTS[name]
+        entry = bundled.record(
+            out, task="sudoku", list=name, rows=len(built), **sizes,
+            upstream=info["upstream"], upstream_sha256=sha256_file(Path(lists) / str(info["file"])), what=info["what"],
+            licence=LICENCE, made_by=made_by,
+            rating="backtracks of loopzoo.data.sudoku_solver.rate (naked singles, MRV, full search)",
+            split="test = the list's hardest 20% by rating (ties: fewer givens, then sha256); val = 2,500 seeded of the rest",
+        )
+        log(f"recorded {out.name} ({entry['bytes']:,} bytes, sha256 {entry['sha256'][:16]}...)")
+    return out

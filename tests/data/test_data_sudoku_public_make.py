@@ -1,12 +1,11 @@
-"""scripts/make_sudoku_public.py: a list file and precomputed ratings in, a checked bundled-format file out."""
+"""loopzoo.data.sudoku_public.make_file (scripts/make_sudoku_public.py): a list file and precomputed ratings in, a
+checked bundled-format file out."""
 from __future__ import annotations
 
 import pytest
 
 from loopzoo import DataError
 from loopzoo.data import sudoku, sudoku_public
-
-from script_helpers import script_module
 
 
 def _lists(tmp_path, n: int = 4):
@@ -29,9 +28,7 @@ def _lists(tmp_path, n: int = 4):
 def test_builds_from_precomputed_ratings_after_a_check(tmp_path, capsys):
     items, lists, ratings = _lists(tmp_path)
     out = tmp_path / "public.csv.xz"
-    with script_module("make_sudoku_public") as mod:
-        assert mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--check", "2",
-                         "--rows", "4", "--out", str(out)]) == 0
+    assert sudoku_public.make_file(lists, "17-clue", ratings=ratings, check=2, rows=4, out=out) == out
     printed = capsys.readouterr().out
     assert "check: 2 seeded random puzzles re-rated" in printed and "wrote 4 puzzles" in printed
     q, a, r, src = sudoku_public.read(out)
@@ -42,16 +39,14 @@ def test_refuses_wrong_ratings_and_a_short_list(tmp_path):
     items, lists, ratings = _lists(tmp_path)
     txt = next(ratings.iterdir())
     txt.write_text("".join(f"{r + 1},0\n" for *_, r in items))
-    with script_module("make_sudoku_public") as mod:
-        with pytest.raises(DataError, match="re-rated puzzles differ"):
-            mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--check", "4",
-                      "--rows", "4", "--out", str(tmp_path / "x.csv.xz")])
-        with pytest.raises(DataError, match="4 puzzles, expected 49158"):
-            mod.main(["--lists", str(lists), "--list", "17-clue", "--out", str(tmp_path / "x.csv.xz")])
-        txt.write_text("1,0\n")
-        with pytest.raises(DataError, match="1 ratings for 4 puzzles"):
-            mod.main(["--lists", str(lists), "--list", "17-clue", "--ratings", str(ratings), "--rows", "4",
-                      "--out", str(tmp_path / "x.csv.xz")])
+    with pytest.raises(DataError, match="re-rated puzzles differ"):
+        sudoku_public.make_file(lists, "17-clue", ratings=ratings, check=4, rows=4, out=tmp_path / "x.csv.xz")
+    with pytest.raises(DataError, match="4 puzzles, expected 49158"):
+        sudoku_public.make_file(lists, "17-clue", out=tmp_path / "x.csv.xz")
+    txt.write_text("1,0\n")
+    with pytest.raises(DataError, match="1 ratings for 4 puzzles"):
+        sudoku_public.make_file(lists, "17-clue", ratings=ratings, rows=4, out=tmp_path / "x.csv.xz")
+    assert sudoku_public.ratings_file(ratings, "17-clue") == txt
 
 
 def test_rating_into_a_file_continues_where_a_stopped_job_ended(tmp_path):
