@@ -18,133 +18,21 @@ from fresh processes.
 
     python scripts/bench_solve.py [--tasks sudoku prefix-sums chess] [--n 64] [--threads 2]
     python scripts/bench_solve.py --tasks sudoku --width 256 --iters 30 500  # the paper's size
+
+A command line over :mod:`loopzoo.analysis.speed` (the baselines and the timing).
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
-import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 import torch
-from torch import nn
 
-import loopzoo
 from loopzoo import flops, reference
-
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def model_for(task: str, width: int | None):
-    """The bundled flagship where one is bundled (of ``width``, if given), else a random model of
-    ``width`` (default 128; speed does not depend on weights)."""
-    name = f"{task}-internal-recall-outernorm"
-    try:
-        model = loopzoo.load(name)
-        if width is None or model.config.width == width:
-            return model, name
-    except loopzoo.LoopzooError:
-        pass
-    width = width or 128
-    return loopzoo.create(name, width=width, heads=max(2, width // 32)).eval(), f"{name} (random, width {width})"
-
-
-def inputs_for(task: str, n: int, length: int) -> list:
-    from loopzoo.data import load_split
-
-    if task == "prefix-sums":
-        return load_split(task, "test", n=n, length=length).inputs
-    return load_split(task, "test", n=n).inputs
-
-
-class FusedLoop(nn.Module):
-    """The baseline: ``h <- TransformerEncoderLayer(Wx h + Wh e)`` from ``h = e``, then the model's readout.
-
-    ``nn.TransformerEncoderLayer(width, heads, mlp_ratio * width, gelu, batch_first)`` in eval
-    mode takes PyTorch's fused fast path (``_transformer_encoder_layer_fwd``) without gradients.
-    """
-
-    def __init__(self, model):
-        super().__init__()
-        d, heads = model.config.width, model.config.heads
-        self.model = model  # its embedding and readout
-        self.layer = nn.TransformerEncoderLayer(d, heads, model.config.mlp_ratio * d, activation="gelu",
-                                                batch_first=True)
-        self.wx, self.wh = nn.Linear(d, d), nn.Linear(d, d)
-        self.eval()
-
-    def forward(self, x: torch.Tensor, iters: int) -> torch.Tensor:
-        e = self.model.embed(x)  # [B, L, D]
-        u = self.wh(e)
-        h = e
-        for _ in range(iters):
-            h = self.layer(self.wx(h) + u)
-        return self.model.readout(h)  # [B, L, C]
-
-    def run(self, x: torch.Tensor, iters: int, autocast: bool = False) -> torch.Tensor:
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            return self(x, iters)
-
-    def flops(self, batch: int, length: int, iters: int) -> float:
-        """Forward FLOPs: per token per iteration ``Wx``, QKV, output, MLP and attention."""
-        d, ratio = self.model.config.width, self.model.config.mlp_ratio
-        per_token = 2 * (d * d + 3 * d * d + d * d + 2 * ratio * d * d) + 2 * 2 * length * d
-        return float(batch * length * iters * per_token)
-
-
-def best_of(fns: dict[str, Callable[[], object]], rounds: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Seconds of the fastest of ``rounds`` runs of each function, the functions interleaved."""
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t0 = clock()
-            fn()
-            best[k] = min(best[k], clock() - t0)
-    return best
-
-
-def agreement(answers: list, reference: list) -> float:
-    """Share of ``answers`` equal to ``reference``, compared as strings (chess moves, grids, bits)."""
-    return sum(str(a) == str(b) for a, b in zip(answers, reference)) / len(reference)
-
-
-def solve_memory_mib(task: str, iters: int, n: int, width: int | None, length: int, threads: int,
-                     ref: bool = False) -> float:
-    """Peak memory a solve adds, in a fresh process: the resident-set high-water mark is reset
-    (``/proc/self/clear_refs``) after loading, so imports and data do not hide the solve."""
-    code = f"""
-import sys, torch
-torch.set_num_threads({threads})
-sys.path.insert(0, 'scripts')
-from bench_solve import model_for, inputs_for
-from loopzoo import reference
-model, _ = model_for({task!r}, {width!r})
-xs = inputs_for({task!r}, {n}, {length})
-x = model.task.encode([model.task.parse(v, i) for i, v in enumerate(xs)])
-model.solve(xs, iters=1)
-def status(key):
-    return int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1])
-open('/proc/self/clear_refs', 'w').write('5')
-base = status('VmRSS:')
-if {ref!r}:
-    reference.run(model, x, {iters})
-else:
-    model.solve(xs, iters={iters})
-print((status('VmHWM:') - base) / 1024)
-"""
-    # A fixed mmap threshold makes glibc return freed tensors to the OS at once, so the high-water
-    # mark follows live memory instead of heap fragmentation (which varied by up to 18 MiB run to run).
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def ratio(baseline_s: float, ours_s: float) -> str:
-    return f"{baseline_s / ours_s:5.2f}x"
+from loopzoo.analysis import speed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-rounds", type=int, default=1,
                         help="rounds for rows of --long-iters or more iterations (they are long enough to be stable)")
     parser.add_argument("--long-iters", type=int, default=200)
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+    parser.add_argument("--clock", choices=sorted(speed.CLOCKS), default="wall",
                         help="wall: elapsed time; cpu: this process's CPU time, steadier when other jobs share "
                              "the cores (meant for --threads 1)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
@@ -174,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    clock = CLOCKS[args.clock]
+    clock = speed.CLOCKS[args.clock]
     halt = None if args.halt == "none" else args.halt
     peak = flops.matmul_peak(clock=clock)
     print(f"machine: {args.threads} threads, {args.clock} clock, dense matmul {peak / 1e9:.1f} GFLOP/s fp32 at the "
@@ -186,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     rows = []
     for task in args.tasks:
-        model, label = model_for(task, args.width)
-        fused = FusedLoop(model)
-        xs = inputs_for(task, args.n, args.length)
+        model, label = speed.model_for(task, args.width)
+        fused = speed.FusedLoop(model)
+        xs = speed.inputs_for(task, args.n, args.length)
         parsed = [model.task.parse(x, i) for i, x in enumerate(xs)]
         x = model.task.encode(parsed)
         length = x.shape[1]
@@ -209,15 +97,15 @@ def main(argv: list[str] | None = None) -> int:
                 fns["comp"] = lambda: solve(compiled)
             if halt is not None:
                 fns["halt"] = lambda: solve(halt=halt, return_info=False)
-            best = best_of(fns, args.long_rounds if iters >= args.long_iters else args.rounds, clock)
+            best = speed.best_of(fns, args.long_rounds if iters >= args.long_iters else args.rounds, clock)
             fixed = solve()
-            bf16_agree = agreement(solve(autocast=True), fixed)
-            comp_agree = agreement(solve(compiled), fixed) if compiled is not None else float("nan")
+            bf16_agree = speed.agreement(solve(autocast=True), fixed)
+            comp_agree = speed.agreement(solve(compiled), fixed) if compiled is not None else float("nan")
             used, halt_agree = [iters] * len(xs), 1.0
             if halt is not None:
                 sols = solve(halt=halt, return_info=True)
                 halted, used = [sol.answer for sol in sols], [sol.iters for sol in sols]
-                halt_agree = agreement(halted, fixed)
+                halt_agree = speed.agreement(halted, fixed)
             peak = flops.matmul_peak(seconds=0.5, clock=clock)  # re-measured beside each row: the load changes
             peak16 = flops.matmul_peak(dtype=torch.bfloat16, seconds=0.5, clock=clock)
             model_flops = flops.solve_flops(model, len(xs), length, iters)
@@ -240,15 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             halt_cols = (f"{row['halt_per_s']:8.1f} {row['mean_iters_halt']:7.1f} {row['evals_reduction']:5.2f}x "
                          f"{halt_agree:5.2f}" if halt is not None else f"{'-':>8s} {'-':>7s} {'-':>6s} {'-':>5s}")
-            print(f"{task:12s} {iters:5d} {per_s['ours']:8.1f} {ratio(best['ref'], best['ours'])} "
-                  f"{ratio(best['fused'], best['ours']):>8s} {per_s['bf16']:8.1f} {ratio(best['ref'], best['bf16'])} "
-                  f"{ratio(best['fused16'], best['bf16']):>8s} {bf16_agree:5.2f} {per_s['comp']:8.1f} "
-                  f"{ratio(best['ref'], best['comp'])} {ratio(best['fused'], best['comp']):>8s} {comp_agree:5.2f} "
+            print(f"{task:12s} {iters:5d} {per_s['ours']:8.1f} {speed.ratio(best['ref'], best['ours'])} "
+                  f"{speed.ratio(best['fused'], best['ours']):>8s} {per_s['bf16']:8.1f} {speed.ratio(best['ref'], best['bf16'])} "
+                  f"{speed.ratio(best['fused16'], best['bf16']):>8s} {bf16_agree:5.2f} {per_s['comp']:8.1f} "
+                  f"{speed.ratio(best['ref'], best['comp'])} {speed.ratio(best['fused'], best['comp']):>8s} {comp_agree:5.2f} "
                   f"{per_s['fused']:8.1f} {per_s['fused16']:9.1f} {halt_cols} {row['mfu']:6.1%} {row['bf16_mfu']:6.1%} "
                   f"{row['fused_mfu']:8.1%}")
         if args.mem_iters:
-            mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads) for it in args.mem_iters}
-            ref_mem = {it: solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads, ref=True)
+            mem = {it: speed.solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads) for it in args.mem_iters}
+            ref_mem = {it: speed.solve_memory_mib(task, it, args.mem_n, args.width, args.length, args.threads, ref=True)
                        for it in args.mem_iters}
             first, last = args.mem_iters[0], args.mem_iters[-1]
             print(f"{task:12s} peak memory of a solve of {args.mem_n} inputs: "

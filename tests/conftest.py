@@ -22,7 +22,7 @@ def _seed():
 # second or more in a --durations run (training loops, torch.compile, every bundled checkpoint or
 # data set evaluated). Whole files, then single tests by name (all their parameters).
 HEAVY_FILES = ("tests/train/", "tests/test_bundle.py", "tests/test_threads.py",
-               "tests/test_bench_solve.py", "tests/test_bench_verify.py", "tests/plugins/test_plugins.py",
+               "tests/analysis/test_speed.py", "tests/analysis/test_verified.py", "tests/plugins/test_plugins.py",
                "tests/data/test_data_chess_labels.py")
 HEAVY_TESTS = {
     "test_chunked_probes_equal_the_whole_batch", "test_cli_verbose_logs_each_phase_and_rejects_a_bad_size",

@@ -12,6 +12,11 @@ Every tool takes a map ``F(s, e) -> s`` acting per sample (a model's ``step`` or
 - :mod:`.budget`: the memory budget that sizes each phase's chunks of the probe batch, and the
   per-phase time and peak resident memory.
 
+Over many checkpoints and runs (the libraries behind ``scripts/``): :mod:`.claims` checks the paper's
+claims and writes the reproduction report; :mod:`.curves` draws a run's learning curve;
+:mod:`.breadth`, :mod:`.verified` and :mod:`.speed` measure breadth against depth, verified answers
+as test-time scaling, and inference speed against its baselines.
+
     >>> from loopzoo.analysis import analyze, Settings
     >>> report = analyze(loopzoo.load("runs/ps"), Settings(iters=100))
 """
