@@ -7,7 +7,7 @@ A run is one training of one name in a folder (a :class:`~loopzoo.train.trainer.
     checkpoints/        resumable checkpoints (model + optimizer), while it trains
     best/               a timed run's best model so far (a checkpoint directory)
     config.json, model.safetensors   the model, once a fixed-step run has finished
-    eval.json           the bundling evaluation of the model (``loopzoo.bundle.evaluate``, cached)
+    eval.json           beside a model (here or in best/): its bundling evaluation (``loopzoo.bundle.evaluate``)
     grid-status.json    a grid run's verdict (done or diverged)
 
 Where runs live and what they are called, one syntax, as timm's ``name.tag``:

@@ -56,19 +56,18 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import config_for
     from ..hardware import default_threads
-    from ..config import ModelConfig
     from ..errors import ConfigError
-    from .recipe import TrainConfig, paper_recipe
+    from ..runs import RunDir
+    from .recipe import paper_recipe
     from .trainer import Trainer
 
     torch.set_num_threads(args.threads or default_threads())
     if args.resume:
-        saved = json.loads((Path(args.resume) / "train.json").read_text()) if (Path(args.resume) / "train.json").exists() else None
-        if saved is None:
+        resumed = RunDir(args.resume)
+        if resumed.saved() is None:
             raise ConfigError(f"{args.resume} is not a run directory (no train.json)")
-        model_config = ModelConfig.from_dict(saved["model"])
-        config = TrainConfig.from_dict(saved["train"])
-        run_dir = Path(args.resume)
+        model_config, config = resumed.configs()
+        run_dir = resumed.path
     else:
         if not args.name:
             raise ConfigError("give a model name to train, or --resume DIR")
