@@ -68,7 +68,8 @@ def from_hub(name: str, revision: str | None = None, cache_dir: str | Path | Non
 
 
 def resolve(name_or_path: str | Path, revision: str | None = None, cache_dir: str | Path | None = None) -> Path:
-    """The checkpoint directory for a directory, a zoo name, or a Hub repository id."""
+    """The checkpoint directory for a directory, a zoo name, a tagged name ``NAME.TAG`` (:func:`resolve_tagged`),
+    or a Hub repository id."""
     from .registry import models
 
     path = Path(name_or_path)
@@ -119,10 +120,11 @@ def resolve_tagged(ref: str, revision: str | None = None, cache_dir: str | Path 
         name, _ = split_tag(ref)
         bundled_refs = [n for n in bundled() if split_tag(n)[0] == name]
         run_refs = runs.refs_of(name)
-        where = (f"bundled: {', '.join(bundled_refs) or 'none'}; runs with a model in {runs.RUNS}: "
-                 f"{', '.join(run_refs) or 'none'}")
-        started = f" ({run.path} has no model yet)" if run is not None else ""
-        raise CheckpointError(f"no checkpoint {ref!r}{started}: not bundled, not a run here, and {str(exc).splitlines()[0]}. "
+        where = f"bundled: {', '.join(bundled_refs) or 'none'}; " + (
+            f"runs with a model in {runs.RUNS}: {', '.join(run_refs) or 'none'}" if runs.RUNS.is_dir()
+            else f"no runs folder ({runs.RUNS}: not a source checkout)")
+        here = f"its run {run.path} has no model yet" if run is not None else "no run of it here"
+        raise CheckpointError(f"no checkpoint {ref!r}: not bundled, {here}, and {str(exc).splitlines()[0]}. "
                               f"Checkpoints of {name} that exist: {where}.") from None
 
 

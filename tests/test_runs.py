@@ -85,7 +85,8 @@ def test_load_takes_a_runs_ref_and_names_what_exists_when_there_is_none(root):
         with pytest.raises(CheckpointError) as info:
             loopzoo.load(missing)
         assert f"{NAME}.w32" in str(info.value) and f"{NAME}.lr0.001-seed0" in str(info.value)
-    assert "has no model yet" in str(pytest.raises(CheckpointError, loopzoo.load, f"{NAME}.public").value)
+    with pytest.raises(CheckpointError, match="has no model yet"):
+        loopzoo.load(f"{NAME}.public")
 
 
 def test_a_bundled_tagged_checkpoint_loads_before_a_run_of_that_ref(root):
