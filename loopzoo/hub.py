@@ -123,7 +123,7 @@ def resolve_tagged(ref: str, revision: str | None = None, cache_dir: str | Path 
         where = f"bundled: {', '.join(bundled_refs) or 'none'}; " + (
             f"runs with a model in {runs.RUNS}: {', '.join(run_refs) or 'none'}" if runs.RUNS.is_dir()
             else f"no runs folder ({runs.RUNS}: not a source checkout)")
-        here = f"its run {run.path} has no model yet" if run is not None else "no run of it here"
+        here = f"its run {run.path} holds no model" if run is not None else "no run of it here"
         raise CheckpointError(f"no checkpoint {ref!r}: not bundled, {here}, and {str(exc).splitlines()[0]}. "
                               f"Checkpoints of {name} that exist: {where}.") from None
 

@@ -85,7 +85,7 @@ def test_load_takes_a_runs_ref_and_names_what_exists_when_there_is_none(root):
         with pytest.raises(CheckpointError) as info:
             loopzoo.load(missing)
         assert f"{NAME}.w32" in str(info.value) and f"{NAME}.lr0.001-seed0" in str(info.value)
-    with pytest.raises(CheckpointError, match="has no model yet"):
+    with pytest.raises(CheckpointError, match="holds no model"):
         loopzoo.load(f"{NAME}.public")
 
 
