@@ -51,3 +51,23 @@ def truncate(run_dir: str | Path, step: int) -> None:
     if (Path(run_dir) / FILE).is_file():
         kept = [record for record in read(run_dir) if record.get("step", 0) <= step]
         write_text_atomic(Path(run_dir) / FILE, "".join(_line(record) for record in kept))
+
+
+def time_to(records: list[dict[str, Any]], target: float, split: str = "val",
+            clock: str | None = None) -> dict[str, Any] | None:
+    """When a run's evaluations first reached ``target`` exact match on ``split`` (best over the
+    evaluated iterations): the step and the training minutes of that evaluation, and the minutes
+    linearly interpolated from the evaluation before it. Minutes are wall time less evaluations,
+    or the evaluation record's field ``clock`` where given (e.g. CPU minutes). ``None`` if none
+    reached it."""
+    evals = [r for r in records if r.get("kind") == "eval" and split in r]
+    before = {"step": 0, "minutes": 0.0, "value": 0.0}
+    for record in evals:
+        minutes = record[clock] if clock else record["train_minutes"] - record.get("eval_minutes", 0.0)
+        value = record[split]["best"]
+        if value >= target:
+            share = (target - before["value"]) / (value - before["value"]) if value > before["value"] else 1.0
+            return {"step": record["step"], "minutes": round(minutes, 2), "value": value,
+                    "interpolated_minutes": round(before["minutes"] + share * (minutes - before["minutes"]), 2)}
+        before = {"step": record["step"], "minutes": minutes, "value": value}
+    return None

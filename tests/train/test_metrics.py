@@ -49,3 +49,18 @@ def test_a_run_resumes_after_a_kill_cut_its_metrics_line(tmp_path):
     resumed.fit()
     assert sorted(losses(tmp_path)) == list(range(1, 9))
     assert all(json.loads(line) for line in (tmp_path / metrics.FILE).read_text().splitlines())
+
+
+def _eval(step, train_minutes, eval_minutes, val):
+    return {"step": step, "kind": "eval", "train_minutes": train_minutes, "eval_minutes": eval_minutes, "val": {"best": val}}
+
+
+def test_time_to_target_is_training_time_without_evaluations_interpolated_between_evaluations():
+    records = [{"step": 5, "loss": 1.0}, _eval(10, 5.0, 0.0, 0.5), _eval(20, 11.0, 1.0, 0.7), _eval(30, 17.0, 2.0, 0.9)]
+    hit = metrics.time_to(records, 0.8)
+    assert hit == {"step": 30, "minutes": 15.0, "value": 0.9, "interpolated_minutes": 12.5}
+    assert metrics.time_to(records, 0.95) is None
+    assert metrics.time_to(records, 0.4)["interpolated_minutes"] == 4.0  # from the start: 0 at minute 0
+    for minutes, record in zip((3.0, 7.0, 9.0), records[1:]):
+        record["cpu_minutes"] = minutes
+    assert metrics.time_to(records, 0.8, clock="cpu_minutes")["interpolated_minutes"] == 8.0

@@ -371,3 +371,18 @@ def test_a_run_can_start_from_trained_weights_and_refuses_ones_that_do_not_fit(t
     assert json.loads((tmp_path / "tuned" / "train.json").read_text())["train"]["init_from"] == str(tmp_path / "first")
     with pytest.raises(ConfigError, match="do not fit this model"):
         Trainer_compiled(tmp_path / "wide", init_from="prefix-sums-internal-recall-outernorm")
+
+
+def test_fit_for_stops_at_the_first_evaluation_that_reaches_until_val(tmp_path):
+    trainer = make(tmp_path, epochs=10_000, decay_epoch=None, checkpoint_every=10_000)
+    seen = []
+
+    def evaluate(step):  # val exact match climbs 0.1 per evaluation
+        seen.append(step)
+        return {"step": step, "kind": "eval", "val": {"best": 0.1 * len(seen)}}
+
+    trainer.evaluate = evaluate
+    summary = trainer.fit_for(600.0, eval_every=0.0, until_val=0.3)
+    assert summary["reached"] and len(seen) == 3 and summary["steps"] == seen[-1]
+    with pytest.raises(loopzoo.errors.ConfigError, match="until_val"):
+        trainer.fit_for(1.0, until_val=1.5)
