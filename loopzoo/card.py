@@ -170,9 +170,8 @@ def write(directory: str | Path) -> Path:
     return path
 
 
-# The zoo's tables in README.md and docs/zoo.md, generated from the bundled checkpoints' config.json
-# (``python scripts/zoo_table.py --write``) between ``<!-- zoo-table:KIND ... -->`` and ``<!-- /zoo-table -->``.
-TABLE_END = "<!-- /zoo-table -->"
+# The zoo's tables in README.md and docs/zoo.md (``zoo-flagships``, ``zoo-all`` in loopzoo.docs_tables), generated
+# from the bundled checkpoints' config.json by ``python scripts/zoo_table.py --write``.
 
 
 def _bundled_meta() -> dict[str, dict[str, Any]]:
@@ -218,10 +217,3 @@ def zoo_table(kind: str = "all") -> str:
         raise ValueError(f"kind must be 'all' or 'flagships', not {kind!r}")
     return "\n".join(rows)
 
-
-def replace_tables(text: str) -> str:
-    """``text`` with every generated zoo table block rewritten from the bundled checkpoints."""
-    import re
-
-    pattern = re.compile(r"(<!-- zoo-table:(\w+)[^>]*-->\n)(.*?)(\n" + re.escape(TABLE_END) + ")", re.S)
-    return pattern.sub(lambda m: m.group(1) + zoo_table(m.group(2)) + m.group(4), text)

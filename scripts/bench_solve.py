@@ -19,6 +19,9 @@ from fresh processes.
     python scripts/bench_solve.py [--tasks sudoku prefix-sums chess] [--n 64] [--threads 2]
     python scripts/bench_solve.py --tasks sudoku --width 256 --iters 30 500  # the paper's size
 
+``--write inference-speed`` (the flagships) or ``--write inference-speed-w256`` (the paper's width) saves the
+rows as ``docs/results/NAME.json`` and renders that table of docs/inference.md from them.
+
 A command line over :mod:`loopzoo.analysis.speed` (the baselines and the timing).
 """
 from __future__ import annotations
@@ -31,7 +34,7 @@ import time
 
 import torch
 
-from loopzoo import flops, reference
+from loopzoo import docs_tables, flops, reference
 from loopzoo.analysis import speed
 
 
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time compile=True too (--no-compile: skip those columns)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--write", choices=("inference-speed", "inference-speed-w256"),
+                        help="save the rows as docs/results/NAME.json and render that table of docs/inference.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     clock = speed.CLOCKS[args.clock]
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if args.write:
+        print(docs_tables.publish(args.write, docs_tables.stamp({"rows": rows}, sys.argv)))
     return 0
 
 

@@ -9,6 +9,7 @@ FLOP/s over the machine's dense matmul FLOP/s of the same dtype (MFU), and the s
     python scripts/bench_train.py                                   # sudoku, widths 64 128 256, batch 64, 1 thread
     python scripts/bench_train.py --widths 128 --modes old-bf16 fast-bf16 --rounds 5
     python scripts/bench_train.py --widths 128 --loss-steps 200     # + losses of old vs fast from one start
+    python scripts/bench_train.py --write    # also save docs/results/training-throughput.json, render docs/training.md
 
 Model FLOPs count matmul work only (:mod:`loopzoo.flops`): 2 x (14 D^2 + 2 L D) per token and
 iteration for internal recall (qkv, output, MLP, the two state projections ``Wx``; attention
@@ -24,12 +25,13 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import sys
 import time
 
 import torch
 
 import loopzoo
-from loopzoo import flops
+from loopzoo import docs_tables, flops
 from loopzoo.data import load_split
 from loopzoo.evaluate import collate
 from loopzoo.hardware import native_bf16
@@ -174,6 +176,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="MODE", choices=MODES, help="also profile this mode's step at each width")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--write", action="store_true",
+                        help="save the rows as docs/results/training-throughput.json and render its table in docs/training.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -183,6 +187,7 @@ def main() -> None:
     print(f"{name}, batch {args.batch_size}, {args.threads} thread(s) on {device}; native bf16: {native_bf16(device)}")
     print(f"{'width':>5s} {'mode':>13s} {'warm-up s':>9s} {'ex/s':>7s} {'s/step':>7s} {'GFLOP/s':>8s} {'MFU':>6s} "
           f"{'vs old':>7s}")
+    rows, matmul = [], {}
     for width in args.widths:
         torch._dynamo.reset()  # each model's compiled block is a cache entry of its own: stay under the limit
         torch.manual_seed(0)
@@ -208,11 +213,15 @@ def main() -> None:
             rate = work / seconds
             old = best.get(f"old-{cand.dtype}")
             ratio = f"{rate / (old[1] / old[0]):.2f}x" if old else "-"
+            rows.append(dict(width=width, mode=cand.mode, warmup_s=cand.warmup_s, ex_per_s=args.batch_size * rate / step_flops,
+                             s_per_step=step_flops / rate, gflop_per_s=rate / 1e9, mfu=rate / peak["peak", cand.dtype],
+                             vs_old=rate / (old[1] / old[0]) if old else None))
             print(f"{width:5d} {cand.mode:>13s} {cand.warmup_s:9.1f} {args.batch_size * rate / step_flops:7.1f} "
                   f"{step_flops / rate:7.3f} {rate / 1e9:8.1f} {rate / peak['peak', cand.dtype]:6.1%} "
                   f"{ratio:>7s}", flush=True)
         if args.profile:
             profile(initial, args.profile, device, data, args.steps)
+        matmul[width] = {f"{s} {d}": peak[s, d] / 1e9 for s in shapes for d in ("fp32", "bf16")}
         print(f"      matmul rates measured now (GFLOP/s): " + ", ".join(
             f"{s} {d} {peak[s, d] / 1e9:.0f}" for s in shapes for d in ("fp32", "bf16")), flush=True)
     print("MFU = model matmul FLOP/s / the 2048^3 matmul's FLOP/s of the same dtype, both measured above; "
@@ -226,6 +235,10 @@ def main() -> None:
               f"(first step; mean of the last {tail}):")
         for mode, values in out.items():
             print(f"  {mode:>10s} {values[0]:.4f}; {statistics.mean(values[-tail:]):.4f}")
+    if args.write:
+        results = dict(task=args.task, batch_size=args.batch_size, threads=args.threads, device=str(device), rows=rows,
+                       matmul_gflop_per_s=matmul)
+        print(docs_tables.publish("training-throughput", docs_tables.stamp(results, sys.argv)))
 
 
 if __name__ == "__main__":

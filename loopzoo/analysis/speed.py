@@ -3,7 +3,8 @@
 The baselines: ``loopzoo.reference`` (the same weights the obvious way) and :class:`FusedLoop`, a loop
 of PyTorch's fused ``nn.TransformerEncoderLayer`` with a linear recall (a lighter model, a speed
 reference only). :func:`best_of` times functions in interleaved rounds (the fastest round of each),
-:func:`solve_memory_mib` measures the peak memory a solve adds in a fresh process.
+:func:`solve_memory_mib` measures the peak memory a solve adds in a fresh process. :func:`flagships_table` and
+:func:`fused_table` render docs/inference.md's two tables from the rows the script saves (:mod:`loopzoo.docs_tables`).
 """
 from __future__ import annotations
 
@@ -128,3 +129,31 @@ print((status('VmHWM:') - base) / 1024)
 def ratio(baseline_s: float, ours_s: float) -> str:
     """How many times faster ``ours_s`` is than ``baseline_s``, as printed in the table."""
     return f"{baseline_s / ours_s:5.2f}x"
+
+
+def _rate(per_s: float) -> str:
+    return f"{per_s:.1f}" if per_s >= 10 else f"{per_s:.2f}"
+
+
+def flagships_table(results: dict) -> str:
+    """docs/inference.md's table of the bundled flagships: inputs/s of ours and of the reference, the speed-ups
+    of fp32, bf16 and compiled solves over the reference, MFU, and what halting saves (rows of ``bench_solve.py``)."""
+    lines = ["| task | iters | ours fp32 (inputs/s) | reference | speed-up fp32 | bf16 autocast | `compile=True` | MFU (fp32) "
+             '| block evaluations saved by `halt="residual:1e-3"` (answers equal to fixed) |', "|---|---|---|---|---|---|---|---|---|"]
+    for r in (r for r in results["rows"] if "iters" in r):
+        lines.append(f"| {r['task']} | {r['iters']} | {r['ours_per_s']:.1f} | {r['ref_per_s']:.1f} | {r['speedup']:.2f}x | "
+                     f"{r['bf16_speedup']:.2f}x | {r['compiled_speedup']:.2f}x | {r['mfu']:.1%} | "
+                     f"{r['evals_reduction']:.2f}x ({r['halt_agreement']:.2f}) |")
+    return "\n".join(lines)
+
+
+def fused_table(results: dict) -> str:
+    """docs/inference.md's table at the paper's width: puzzles/s of ours in fp32, bf16 and compiled, against the
+    reference and the fused-layer loop, and the share of bf16 and compiled answers equal to fp32's."""
+    lines = ["| iters | ours fp32 (puzzles/s) | vs reference | vs fused loop | bf16 autocast | bf16 vs fused loop in bf16 "
+             "| `compile=True` fp32 | compiled vs fused loop | agree (bf16, compiled) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in (r for r in results["rows"] if "iters" in r):
+        lines.append(f"| {r['iters']} | {_rate(r['ours_per_s'])} | {r['speedup']:.2f}x | {r['vs_fused']:.2f}x | "
+                     f"{_rate(r['bf16_per_s'])} | {r['bf16_vs_fused16']:.2f}x | {_rate(r['compiled_per_s'])} | "
+                     f"{r['compiled_vs_fused']:.2f}x | {r['bf16_agreement']:.2f}, {r['compiled_agreement']:.2f} |")
+    return "\n".join(lines)
