@@ -21,6 +21,7 @@ import importlib
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,19 @@ TABLES: dict[str, Table] = {
     "zoo-all": Table("docs/zoo.md", "scripts/zoo_table.py --write", "card:zoo_table", ("all",), results=False),
     "zoo-flagships": Table("README.md", "scripts/zoo_table.py --write", "card:zoo_table", ("flagships",), results=False),
     "training-throughput": Table("docs/training.md", "scripts/bench_train.py --write", "analysis.training_speed:throughput_table"),
+    "time-to-target": Table("docs/training.md", "scripts/bench_time_to_target.py --report --write",
+                            "analysis.training_speed:time_to_target_table"),
     "inference-speed": Table("docs/inference.md", "scripts/bench_solve.py --write inference-speed", "analysis.speed:flagships_table"),
     "inference-speed-w256": Table("docs/inference.md", "scripts/bench_solve.py --write inference-speed-w256",
                                   "analysis.speed:fused_table"),
+    "verify-flagships": Table("docs/verification.md", "scripts/bench_verify.py --write", "analysis.verified:results_table"),
+    "breadth-sudoku": Table("docs/verification.md", "scripts/bench_breadth.py --write breadth-sudoku",
+                            "analysis.breadth:grid_table"),
+    "breadth-chess": Table("docs/verification.md", "scripts/bench_breadth.py --write breadth-chess",
+                           "analysis.breadth:solve_table"),
+    "sudoku-difficulty": Table("docs/sudoku-data.md", "scripts/sudoku_difficulty.py --write",
+                               "data.sudoku_public:difficulty_table"),
+    "lichess-flagship": Table("docs/chess-data.md", "scripts/eval_lichess.py --write", "tasks.chess_eval:markdown_report"),
 }
 
 
@@ -126,6 +137,29 @@ def stamp(results: dict[str, Any], argv: list[str]) -> dict[str, Any]:
     """``results`` with the command line and the day (UTC) that measured them, first."""
     day = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     return {"command": "python " + shlex.join(argv), "date": day, **results}
+
+
+def merge(name: str, field: str, new: list[dict], key: Callable[[dict], Any], argv: list[str],
+          root: Path = ROOT) -> dict[str, Any]:
+    """The saved results of a table that several runs measure (one per model, say): ``results[field]`` with
+    each item of ``new`` (stamped with its command line and day) in place of the saved item of the same
+    ``key``, the others kept in order, new keys appended. Items without a command of their own are described by
+    the saved ``source`` (or ``command``), dropped once no such item is left."""
+    path = results_path(name, root)
+    saved = json.loads(path.read_text()) if path.is_file() else {field: []}
+    items, fresh = list(saved[field]), [stamp(item, argv) for item in new]
+    index = {key(item): i for i, item in enumerate(items)}
+    for item in fresh:
+        if key(item) in index:
+            items[index[key(item)]] = item
+        else:
+            index[key(item)] = len(items)
+            items.append(item)
+    merged = {**saved, field: items}
+    if all("command" in item for item in items):  # no item left that the saved provenance describes
+        for word in ("source", "command", "commands", "date"):
+            merged.pop(word, None)
+    return merged
 
 
 def save(name: str, results: Any, root: Path = ROOT) -> Path:

@@ -11,15 +11,22 @@ calls. ``--mode solve`` (e.g. chess, where answers are chosen by agreement): a r
         --depths 100 300 500 --ks 1 4 16 --check 100:4 --plot docs/img/breadth-sudoku.png --threads 1
     python scripts/bench_breadth.py chess-internal-recall-outernorm --source lichess --n 200 --mode solve \\
         --depths 22 50 --ks 1 4 16 --threads 1
+
+``--write breadth-sudoku`` (``--mode grid``) saves the grid as docs/results/breadth-sudoku.json, ``--write
+breadth-chess`` (``--mode solve``) adds its cells to docs/results/breadth-chess.json (cells of other caps, ``K``
+or noise stay); either renders its table in docs/verification.md.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from dataclasses import asdict
 
 import torch
 
 import loopzoo
+from loopzoo import docs_tables
 from loopzoo.analysis import breadth as bench
 from loopzoo.data import load_split
 
@@ -29,6 +36,20 @@ def table(points: list[bench.Point], n: int) -> str:
     rows += [f"| {p.method} | {p.depth} | {p.k} | {100 * p.accuracy:.1f}% ({round(p.accuracy * n)}/{n}) | "
              f"{p.evaluations:.1f} |" for p in points]
     return "\n".join(rows)
+
+
+WRITES = {"breadth-sudoku": "grid", "breadth-chess": "solve"}  # table -> the mode that measures it
+
+
+def write(name: str, points: list[bench.Point], n: int, noise: float, argv: list[str]) -> str:
+    if WRITES[name] == "grid":
+        return docs_tables.publish(name, docs_tables.stamp({"n": n, "points": [asdict(p) for p in points]}, argv))
+    cells = [{**asdict(p), "noise": noise if p.k > 1 else None} for p in points]
+    path = docs_tables.results_path(name)
+    if path.is_file() and docs_tables.load(name)["n"] != n:
+        path.unlink()  # cells of another sample size do not belong in one table
+    saved = docs_tables.merge(name, "points", cells, lambda c: (c["method"], c["depth"], c["k"], c["noise"]), argv)
+    return docs_tables.publish(name, {**saved, "n": n})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--plot", default=None)
+    ap.add_argument("--write", choices=sorted(WRITES), help="save the points in docs/results/NAME.json and render that "
+                    "table of docs/verification.md (breadth-sudoku: --mode grid; breadth-chess: --mode solve)")
     args = ap.parse_args(argv)
+    if args.write and WRITES[args.write] != args.mode:
+        ap.error(f"--write {args.write} is measured with --mode {WRITES[args.write]}")
     if args.threads:
         torch.set_num_threads(args.threads)
     model = loopzoo.load(args.model).eval()
@@ -81,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"depth {d} breadth {k}: {100 * points[-1].accuracy:.1f}% ({time.time() - t:.0f} s)", flush=True)
     print(table(points, len(inputs)))
     print(f"total {time.time() - t0:.0f} s")
+    if args.write:
+        print(write(args.write, points, len(inputs), args.noise, sys.argv if argv is None else [sys.argv[0], *argv]))
     if args.plot:
         bench.plot(points, args.plot, f"{args.model}, {len(inputs)} of {args.source or 'generated'} {args.split}")
         print(f"wrote {args.plot}")

@@ -19,6 +19,9 @@ evaluations (``--plot FILE``, needs matplotlib).
     python scripts/bench_verify.py sudoku-internal-recall-outernorm chess-internal-recall-outernorm \\
         --splits val test --n 500 --cap 500 --plot docs/verify_scaling.png --markdown verify_table.md
 
+``--write`` saves the table's rows as docs/results/verify-flagships.json (the rows of other models and splits
+saved there stay) and renders docs/verification.md's table from it.
+
 A command line over :mod:`loopzoo.analysis.verified`.
 """
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import asdict
 import torch
 
 import loopzoo
+from loopzoo import docs_tables
 from loopzoo.analysis import verified
 from loopzoo.names import FLAGSHIPS
 
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", metavar="PNG", help="write accuracy against block evaluations here")
     parser.add_argument("--markdown", metavar="FILE", help="write the table here")
     parser.add_argument("--json", metavar="FILE", help="write every measured point here")
+    parser.add_argument("--write", action="store_true",
+                        help="save the results in docs/results/verify-flagships.json and render docs/verification.md's table")
     parser.add_argument("--check-data", action="store_true",
                         help="only check the data's own answers with Task.verify (all of each split without --n)")
     args = parser.parse_args(argv)
@@ -89,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump([asdict(r) for r in results], f, indent=1)
+    if args.write:
+        saved = docs_tables.merge("verify-flagships", "results", [asdict(r) for r in results],
+                                  lambda r: (r["model"], r["split"]), sys.argv)
+        print(docs_tables.publish("verify-flagships", saved))
     if args.plot:
         verified.plot(results, args.plot, args.restart_cap)
     return 0

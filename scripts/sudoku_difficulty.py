@@ -2,6 +2,7 @@
 
     python scripts/sudoku_difficulty.py --sample 5000 --plot docs/img/sudoku-difficulty.png
     python scripts/sudoku_difficulty.py --lists ../shared/data --rate 300     # a list not bundled yet
+    python scripts/sudoku_difficulty.py --write   # also save docs/results/sudoku-difficulty.json, render docs/sudoku-data.md
 
 Ratings are the backtracks of ``loopzoo.data.sudoku_solver.rate`` stored in the bundled files. A
 public list that is not bundled yet is read from ``--lists`` and ``--rate`` seeded random puzzles
@@ -21,9 +22,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from loopzoo import docs_tables  # noqa: E402
 from loopzoo.data import bundled, sudoku, sudoku_public, sudoku_solver  # noqa: E402
 
-QUANTILES = (10, 25, 50, 75, 90, 99)
+QUANTILES = sudoku_public.DIFFICULTY_QUANTILES
 GENERATED = "generated (all 60,000)"
 
 
@@ -62,16 +64,22 @@ def main() -> int:
     ap.add_argument("--plot", type=Path, default=None, help="write the rating histograms here (PNG)")
     ap.add_argument("--lists", type=Path, default=None, help="folder of the public lists, for a list not bundled")
     ap.add_argument("--rate", type=int, default=300, help="with --lists: puzzles to rate of a list not bundled")
+    ap.add_argument("--write", action="store_true",
+                    help="save the table's rows as docs/results/sudoku-difficulty.json and render docs/sudoku-data.md's table")
     args = ap.parse_args()
     data = sets(args.lists, args.rate)
     print("| set | puzzles rated | mean | min | " + " | ".join(f"p{q}" for q in QUANTILES) + " | max | singles only |")
     print("|---" * (6 + len(QUANTILES)) + "|")
+    rows = []
     for name, (questions, ratings) in data.items():
         sample = random.Random(f"sudoku-difficulty:{name}").sample(range(len(questions)), min(args.sample, len(questions)))
         singles = sum(sudoku_solver.solved_by_singles([0 if c == "." else int(c) for c in questions[i]]) for i in sample)
         qs = " | ".join(f"{np.percentile(ratings, q):,.0f}" for q in QUANTILES)
         print(f"| {name} | {len(ratings):,} | {ratings.mean():,.0f} | {ratings.min():,.0f} | {qs} | {ratings.max():,.0f} | "
               f"{100 * singles / len(sample):.1f}% of {len(sample):,} |", flush=True)
+        rows.append({"set": name, "rated": len(ratings), "mean": float(ratings.mean()), "min": float(ratings.min()),
+                     **{f"p{q}": float(np.percentile(ratings, q)) for q in QUANTILES}, "max": float(ratings.max()),
+                     "singles": singles / len(sample), "singles_n": len(sample)})
     gen_all = data[GENERATED][1]
     gen_cut = data["generated hard 20% (test = its first 10,000)"][1].min()
     print(f"generated hard cut: rating >= {gen_cut:,.0f}")
@@ -87,6 +95,8 @@ def main() -> int:
             for other, cut in cuts.items():
                 line += f", {100 * (r >= cut).mean():.1f}% at or above the {other} test cut"
             print(line)
+    if args.write:
+        print(docs_tables.publish("sudoku-difficulty", docs_tables.stamp({"rows": rows}, sys.argv)))
     if args.plot is not None:
         import matplotlib
 

@@ -86,6 +86,22 @@ def test_stamp_and_dumps():
     assert '\n  {"a": 2.5, "b": null}' in text
 
 
+def test_merge_keeps_the_rows_of_other_runs(tmp_path):
+    saved = {"source": "transcribed", "n": 200, "points": [{"depth": 22, "k": 1, "acc": 0.5}, {"depth": 22, "k": 4, "acc": 0.5}]}
+    dt.save("breadth-chess", saved, tmp_path)
+    argv = ["scripts/bench_breadth.py", "--write", "breadth-chess"]
+    merged = dt.merge("breadth-chess", "points", [{"depth": 22, "k": 4, "acc": 0.6}, {"depth": 50, "k": 1, "acc": 0.4}],
+                      lambda p: (p["depth"], p["k"]), argv, tmp_path)
+    assert [(p["depth"], p["k"], p["acc"]) for p in merged["points"]] == [(22, 1, 0.5), (22, 4, 0.6), (50, 1, 0.4)]
+    assert merged["source"] == "transcribed" and merged["n"] == 200
+    assert merged["points"][1]["command"] == "python scripts/bench_breadth.py --write breadth-chess"
+    dt.save("breadth-chess", merged, tmp_path)
+    merged = dt.merge("breadth-chess", "points", [{"depth": 22, "k": 1, "acc": 0.5}], lambda p: (p["depth"], p["k"]),
+                      argv, tmp_path)
+    assert "source" not in merged  # every row now says which command measured it
+    assert dt.merge("verify-flagships", "results", [{"model": "m"}], lambda r: r["model"], argv, tmp_path)["results"][0]["model"] == "m"
+
+
 def test_every_table_names_a_renderer():
     import importlib
 

@@ -7,7 +7,8 @@ that iteration. ``solve(breadth=k, halt="valid", iters=D)`` solves an input iff 
 ``k`` trajectories passes by ``D``, at ``k x`` the earliest such iteration (:func:`breadth_point`);
 ``solve(restarts=k-1, halt="valid", iters=D)`` runs the same trajectories one after another and
 stops at the first that passes (:func:`restarts_point`). The script checks some cells against
-real ``solve`` calls.
+real ``solve`` calls. :func:`grid_table` and :func:`solve_table` render docs/verification.md's two breadth
+tables from the points the script saves (:mod:`loopzoo.docs_tables`).
 """
 from __future__ import annotations
 
@@ -126,3 +127,31 @@ def plot(points: list[Point], path: str, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _exact(accuracy: float, n: int) -> str:
+    return f"{100 * accuracy:.1f}% ({round(accuracy * n)}/{n})"
+
+
+def grid_table(saved: dict) -> str:
+    """docs/verification.md's sudoku table: per cap and ``K``, breadth and restarts side by side (the points
+    ``scripts/bench_breadth.py --mode grid --write`` saves: ``n`` and ``points`` of both methods)."""
+    n, points = saved["n"], saved["points"]
+    restarts = {(p["depth"], p["k"]): p for p in points if p["method"] == "restarts"}
+    lines = ["| cap (iterations) | trajectories `K` | breadth: exact | block evaluations / puzzle | restarts `K-1`: exact "
+             "| block evaluations / puzzle |", "|---|---|---|---|---|---|"]
+    for p in (p for p in points if p["method"] == "breadth"):
+        r = restarts.get((p["depth"], p["k"]))
+        tail = f"{100 * r['accuracy']:.1f}% | {r['evaluations']:.1f}" if r else "- | -"
+        lines.append(f"| {p['depth']} | {p['k']} | {_exact(p['accuracy'], n)} | {p['evaluations']:.1f} | {tail} |")
+    return "\n".join(lines)
+
+
+def solve_table(saved: dict) -> str:
+    """docs/verification.md's chess table: one row per cap, ``K`` and noise (the points
+    ``scripts/bench_breadth.py --mode solve --write`` saves; noise is left blank for ``K = 1``)."""
+    lines = ["| cap (iterations) | trajectories `K` | noise | exact | block evaluations / puzzle |", "|---|---|---|---|---|"]
+    for p in sorted(saved["points"], key=lambda p: p["depth"]):
+        noise = "" if p.get("noise") is None else f" {p['noise']}"
+        lines.append(f"| {p['depth']} | {p['k']} |{noise} | {_exact(p['accuracy'], saved['n'])} | {p['evaluations']:.1f} |")
+    return "\n".join(lines)

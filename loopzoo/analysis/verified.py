@@ -12,7 +12,8 @@ block evaluations (iterations x depth, mean per input) of
 The fixed and ``halt="valid"`` curves come from one pass per split that decodes and checks the
 answer at every iteration (:func:`trajectory`); the table's ``halt="valid"`` and restart rows are real
 ``model.solve(..., return_info=True)`` calls (a note says where the pass and ``solve`` disagree).
-:func:`markdown` writes the table, :func:`plot` accuracy against block evaluations (needs matplotlib).
+:func:`markdown` writes the table (:func:`results_table`: from saved results), :func:`plot` accuracy against block
+evaluations (needs matplotlib).
 """
 from __future__ import annotations
 
@@ -178,6 +179,17 @@ def markdown(results: list[Result]) -> str:
             lines.append(f"| `{r.model}` | {r.split} | {r.n} | {p.method} | {p.accuracy:.1%} | {p.verified:.1%} | "
                          f"{p.evaluations:.1f} | {base / p.evaluations:.2f}x |")
     return "\n".join(lines)
+
+
+def from_dict(data: dict) -> Result:
+    """A :class:`Result` from its ``dataclasses.asdict`` (the script's JSON)."""
+    points = {k: [Point(**p) for p in data.get(k, [])] for k in ("table", "fixed", "valid", "restarts")}
+    return Result(data["model"], data["split"], data["n"], notes=list(data.get("notes", [])), **points)
+
+
+def results_table(saved: dict) -> str:
+    """docs/verification.md's table, from the results ``scripts/bench_verify.py --write`` saves."""
+    return markdown([from_dict(r) for r in saved["results"]])
 
 
 def plot(results: list[Result], path: str, restart_cap: int) -> None:

@@ -335,3 +335,19 @@ def make_file(lists: str | Path, name: str, *, ratings: str | Path | None = None
         )
         log(f"recorded {out.name} ({entry['bytes']:,} bytes, sha256 {entry['sha256'][:16]}...)")
     return out
+
+
+DIFFICULTY_QUANTILES = (10, 25, 50, 75, 90, 99)
+
+
+def difficulty_table(saved: Mapping) -> str:
+    """docs/sudoku-data.md's table of ratings per set (``scripts/sudoku_difficulty.py --write`` saves its rows:
+    ``set``, ``rated``, ``mean``, ``min``, ``p10`` ... ``p99``, ``max``, and the share solved by singles alone,
+    ``singles``, of ``singles_n`` puzzles)."""
+    lines = ["| set | puzzles rated | mean | min | " + " | ".join(f"p{q}" if q != 50 else "median" for q in DIFFICULTY_QUANTILES)
+             + " | max | solved by singles alone |", "|---" * (6 + len(DIFFICULTY_QUANTILES)) + "|"]
+    for r in saved["rows"]:
+        qs = " | ".join(f"{r[f'p{q}']:,.0f}" for q in DIFFICULTY_QUANTILES)
+        lines.append(f"| {r['set']} | {r['rated']:,} | {r['mean']:,.0f} | {r['min']:,.0f} | {qs} | {r['max']:,.0f} | "
+                     f"{r['singles']:.1%} of {r['singles_n']:,} |")
+    return "\n".join(lines)

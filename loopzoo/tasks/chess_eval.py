@@ -102,6 +102,18 @@ def evaluate_puzzles(model, split: str = "test", iters: int | None = None, n: in
     return {"split": split, "iters": iters, "source": data.source, **report}
 
 
+def markdown_report(report: dict[str, Any]) -> str:
+    """A :func:`first_move_report` as docs/chess-data.md's markdown table and the count of answers right by the
+    alternate-mate rule (``scripts/eval_lichess.py --write``)."""
+    lines = ["| band | puzzles | right | first move right |", "|---|---|---|---|"]
+    lines += [f"| {name} | {c['n']:,} | {c['right']:,} | {c['accuracy']:.1%} |" for name, c in report["bands"].items()]
+    c = report["overall"]
+    lines.append(f"| overall | {c['n']:,} | {c['right']:,} | **{c['accuracy']:.1%}** |")
+    k = report["alternate_mates"]
+    lines += ["", f"({'none' if k == 0 else k} right by the alternate-mate rule{'' if k == 0 else ' only'}.)"]
+    return "\n".join(lines)
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A plain-text table of a :func:`first_move_report`."""
     lines = [f"{'band':<10} {'n':>6} {'right':>6} {'accuracy':>9}"]
