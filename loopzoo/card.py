@@ -132,7 +132,8 @@ def render(directory: str | Path) -> str:
                               "a card shows measured accuracy, so evaluate the checkpoint first (loopzoo train, "
                               "scripts/train_zoo.py)")
     model, train, ev = meta["model"], meta.get("train", {}), meta["eval"]
-    name = model.get("name") or Path(directory).name
+    # a tagged bundle (``loopzoo/zoo/NAME.TAG``) records the ref it loads by; others load by the model's name
+    name = meta.get("ref") or model.get("name") or Path(directory).name
     iters = model["iters"]
     points = tuple(sorted(set(POINTS) | {iters}))
     hard = ev["test"]

@@ -460,7 +460,7 @@ class Trainer:
         return summary
 
     def fit_for(self, seconds: float, *, decay_after: float | None = None, eval_every: float = 600.0,
-                until_val: float | None = None) -> dict[str, Any]:
+                until_val: float | None = None, checkpoint_seconds: float | None = None) -> dict[str, Any]:
         """Train for ``seconds`` of wall time, for runs whose length is not known up front.
 
         The learning rate stays constant after warmup until the final decay begins: after
@@ -469,14 +469,19 @@ class Trainer:
         checkpoint is written, and the model with the best val exact match so far is kept in
         ``run_dir/best`` (loadable with :func:`loopzoo.load`). ``until_val`` ends the call early, at
         the first evaluation whose val exact match (best over its iterations) reaches it: a
-        time-to-target measurement (``scripts/bench_time_to_target.py``).
+        time-to-target measurement (``scripts/bench_time_to_target.py``). ``checkpoint_seconds``
+        also writes a resumable checkpoint whenever that much wall time has passed since the last one
+        (besides every ``config.checkpoint_every`` steps and every evaluation), so that a run killed
+        from outside loses at most that much.
         """
         if until_val is not None and not 0.0 < until_val <= 1.0:
             raise ConfigError(f"until_val must be a share in (0, 1], got {until_val}")
+        if checkpoint_seconds is not None and not (checkpoint_seconds > 0 and math.isfinite(checkpoint_seconds)):
+            raise ConfigError(f"checkpoint_seconds must be a positive number of seconds, got {checkpoint_seconds!r}")
         self._write_train_json()
         pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         self._started = started = time.perf_counter()
-        first_step, last_eval_at, record = self.step, started, {}
+        first_step, last_eval_at, last_checkpoint_at, record = self.step, started, started, {}
         bar = tqdm(total=round(seconds), desc=self.model_config.name or "train", unit="s",
                    disable=(not self.dist.is_main) or (None if self.progress is None else not self.progress))
         with StopOnSignal() as stop, bar:
@@ -492,16 +497,19 @@ class Trainer:
                         self._keep_if_best(record)
                         bar.set_postfix(loss=f"{self.losses[-1]:.4f}" if self.losses else "-", val=record["val"]["best"])
                     self.save_checkpoint()
-                    last_eval_at = time.perf_counter()
+                    last_eval_at = last_checkpoint_at = time.perf_counter()
                     reached = self.dist.is_main and until_val is not None and record["val"]["best"] >= until_val
                     if done or self.dist.agree(reached):
                         break
                 self._advance(pending, stop)
                 bar.n = min(round(time.perf_counter() - started), bar.total)
                 bar.refresh()
-                if self.step % self.config.checkpoint_every == 0:
+                due = checkpoint_seconds is not None and self.dist.agree(
+                    time.perf_counter() - last_checkpoint_at >= checkpoint_seconds)
+                if self.step % self.config.checkpoint_every == 0 or due:
                     self._flush(pending)
                     self.save_checkpoint()
+                    last_checkpoint_at = time.perf_counter()
         return {"steps": self.step, "steps_this_run": self.step - first_step,
                 "seconds": round(time.perf_counter() - started, 1), "decay_from": self.decay_from,
                 "decays": list(self.decays), "eval": record,
