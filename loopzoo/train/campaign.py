@@ -305,16 +305,24 @@ def train_job(job: Job, settings: Settings, run: runs.RunDir, model_config, conf
             "minutes": round(trainer.train_seconds / 60, 2), "setup_seconds": round(setup, 1),
             "train_seconds_this_run": round(summary["seconds"], 1), "eval_seconds_this_run": round(in_evals, 1),
             "compiled": trainer.compiled, "precision": "bf16" if trainer.autocast else "fp32",
-            "decays": summary["decays"],
-            "data": {"name": job.train_source.replace("+", "-"), "sha256": train.data_hash,
-                     "description": f"the {len(train):,} items of the {job.task} train split of {job.train_source} "
-                                    f"(seed {config.data_seed})"},
+            "decays": summary["decays"], "data": data_record(job, config, train),
         }
     finally:
         trainer.close()
         del trainer  # the next job gets the device's memory
         if settings.torch_device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def data_record(job: Job, config, train=None) -> dict[str, str]:
+    """What a card says of the training data: its name, description and hash (``train``: the split, else loaded)."""
+    if train is None:
+        from ..data import load_split
+
+        train = load_split(job.task, "train", seed=config.data_seed, n=config.train_size, **config.task_options)
+    return {"name": job.train_source.replace("+", "-"), "sha256": train.data_hash,
+            "description": f"the {len(train):,} items of the {job.task} train split of {job.train_source} "
+                           f"(seed {config.data_seed})"}
 
 
 def eval_data(task: str, settings: Settings):
@@ -435,9 +443,8 @@ def run_job(job: Job, settings: Settings, previous: dict[str, Any] | None = None
         model_config, config = run.configs()
     record: dict[str, Any] = {**(previous or {}), "ref": job.ref, "name": job.name, "task": job.task,
                               "width": model_config.width, "heads": model_config.heads, "source": job.train_source,
-                              "batch": config.batch_size, "budget_minutes": job.minutes,
-                              "device": str(settings.torch_device), "device_name": settings.device_name,
-                              "run": str(run.path)}
+                              "batch": config.batch_size, "budget_minutes": job.minutes, "run": str(run.path)}
+    here = {"device": str(settings.torch_device), "device_name": settings.device_name}  # where it trains now
     for stale in ("status", "error"):
         record.pop(stale, None)
     done = trained_seconds(run)
@@ -445,10 +452,13 @@ def run_job(job: Job, settings: Settings, previous: dict[str, Any] | None = None
         print(f"{job.ref}: width {model_config.width}, {model_config.heads} heads, batch {config.batch_size}, "
               f"{job.task} train split of {job.train_source}, {job.minutes:g} min on {settings.device_name} "
               f"({config.precision}{', compiled' if settings.compile else ''})", flush=True)
+        record.update(here)
         record.update(train_job(job, settings, run, model_config, config))
-    else:
+    else:  # finished earlier, maybe elsewhere: the record keeps where and how fast it trained
         print(f"{job.ref}: trained its {job.minutes:g} min already ({done / 60:.2f} min); evaluating", flush=True)
-        record.setdefault("minutes", round(done / 60, 2))
+        for key, value in {**here, "minutes": round(done / 60, 2),
+                           "steps": int(checkpoints.available(run.path)[0].name[len(checkpoints.PREFIX):])}.items():
+            record.setdefault(key, value)
         record["steps_this_run"] = 0
     best = run.best
     if not (best / checkpoint.CONFIG_FILE).is_file():
@@ -465,6 +475,7 @@ def run_job(job: Job, settings: Settings, previous: dict[str, Any] | None = None
           f"(bundled: {line}); {'beats' if record['beats'] else 'does not beat'} the bundle", flush=True)
     record["bundled"] = None
     if settings.bundle and record["beats"]:
+        record.setdefault("data", data_record(job, config))  # a finished job whose summary was lost
         record["bundled"] = str(bundle_job(job, best, ours, record))
     return record
 

@@ -135,6 +135,11 @@ def test_the_same_command_continues_stopped_jobs_and_leaves_finished_ones(first,
     for ref, record in again["jobs"].items():
         assert record["steps_this_run"] == 0 and record["steps"] == summary["jobs"][ref]["steps"]
         assert record["evaluation"] == summary["jobs"][ref]["evaluation"]  # cached: same model, same items
+    (settings.out / "summary.json").unlink()  # lost: the run folders and their caches still say it all
+    lost = campaign.run_campaign(jobs, tiny(settings.out))
+    for ref, record in lost["jobs"].items():
+        assert record["steps"] == summary["jobs"][ref]["steps"] and record["device"] == "cpu"
+        assert record["evaluation"] == summary["jobs"][ref]["evaluation"]
     assert not evaluated
     monkeypatch.undo()
 
