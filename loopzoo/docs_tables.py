@@ -52,6 +52,8 @@ TABLES: dict[str, Table] = {
     "training-throughput": Table("docs/training.md", "scripts/bench_train.py --write", "analysis.training_speed:throughput_table"),
     "time-to-target": Table("docs/training.md", "scripts/bench_time_to_target.py --report --write",
                             "analysis.training_speed:time_to_target_table"),
+    "training-parallel": Table("docs/training.md", "scripts/bench_parallel.py --write",
+                               "analysis.training_speed:parallel_table"),
     "inference-speed": Table("docs/inference.md", "scripts/bench_solve.py --write inference-speed", "analysis.speed:flagships_table"),
     "inference-speed-w256": Table("docs/inference.md", "scripts/bench_solve.py --write inference-speed-w256",
                                   "analysis.speed:fused_table"),

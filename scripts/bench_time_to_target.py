@@ -111,12 +111,18 @@ def results(target: float) -> dict:
         last = evals[-1] if evals else None
         rate = (steps[-1]["step"] / (60 * (last["train_minutes"] - last["eval_minutes"]))) if last and steps else float("nan")
         row = {"compiled": state["setups"][0]["compiled"], "setup_minutes": setup, "steps_per_s": rate}
+        timed = [r for r in evals if "cpu_minutes" in r]
+        if timed and timed[-1]["cpu_minutes"] > 0:
+            row["steps_per_cpu_s"] = timed[-1]["step"] / (60 * timed[-1]["cpu_minutes"])
         if hit and cpu:
             row["hit"] = {"step": hit["step"], "value": hit["value"], "wall_minutes": hit["minutes"] + setup,
                           "wall_interpolated_minutes": hit["interpolated_minutes"] + setup,
                           "cpu_interpolated_minutes": cpu["interpolated_minutes"] + setup}
         else:
             row.update(best=max((r["val"]["best"] for r in evals), default=0.0), last_step=records[-1]["step"])
+            if last and "cpu_minutes" in last:
+                row.update(wall_minutes=last["train_minutes"] - last["eval_minutes"] + setup,
+                           cpu_minutes=last["cpu_minutes"] + setup)
         modes[mode] = row
     return {"target": target, "modes": modes}
 

@@ -359,6 +359,24 @@ def test_a_compiled_run_trains_like_the_eager_one(tmp_path):
         assert b[step] == pytest.approx(a[step], rel=1e-3)
 
 
+def test_the_compiled_bf16_fast_step_resumes_exactly(tmp_path):
+    """The default step of long runs (explicit attention in bf16, the block compiled) cut and resumed
+    gives the losses and weights of the uninterrupted run."""
+    kw = dict(precision="bf16", compile=True)
+    full = make(tmp_path / "full", max_steps=8, **kw)
+    assert full.compiled
+    full.fit()
+    make(tmp_path / "cut", max_steps=4, **kw).fit()
+    resumed = make(tmp_path / "cut", max_steps=8, **kw)
+    resumed.resume()
+    resumed.fit()
+    a, b = losses(tmp_path / "full"), losses(tmp_path / "cut")
+    assert a == b
+    for (name, t1), (_, t2) in zip(loopzoo.load(tmp_path / "full").state_dict().items(),
+                                   loopzoo.load(tmp_path / "cut").state_dict().items()):
+        assert torch.equal(t1, t2), name
+
+
 def test_a_run_can_start_from_trained_weights_and_refuses_ones_that_do_not_fit(tmp_path):
     from loopzoo.errors import ConfigError
 
