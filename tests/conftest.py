@@ -18,6 +18,24 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope="module")
+def prefix():
+    """A tiny untrained prefix-sums model, the same in every module that asks for it."""
+    import loopzoo
+
+    torch.manual_seed(1)
+    return loopzoo.create("prefix-sums-internal-recall-outernorm", **TINY).eval()
+
+
+@pytest.fixture(scope="module")
+def sudoku():
+    """A tiny untrained sudoku model, the same in every module that asks for it."""
+    import loopzoo
+
+    torch.manual_seed(0)
+    return loopzoo.create("sudoku-internal-recall-outernorm", **TINY).eval()
+
+
 # `make test-fast` (docs/contributing.md) leaves out `heavy` tests: in-process checks that took a
 # second or more in a --durations run (training loops, torch.compile, every bundled checkpoint or
 # data set evaluated). Whole files, then single tests by name (all their parameters).

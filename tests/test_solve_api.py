@@ -9,7 +9,6 @@ import loopzoo
 from loopzoo import InputError
 from loopzoo.model import Solution, Trace
 
-TINY = {"width": 16, "heads": 2}
 PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
 BITS = ["0110100111", "1111100000", "0000000001", "1010101010"]
 
@@ -17,18 +16,6 @@ BITS = ["0110100111", "1111100000", "0000000001", "1010101010"]
 MODES = [({}, True), ({"halt": "unchanged:2"}, False), ({"halt": "valid"}, False), ({"restarts": 2}, True),
          ({"restarts": 2, "halt": "valid"}, False), ({"breadth": 3}, False), ({"breadth": 3, "halt": "valid"}, False),
          ({"trace": True}, True)]
-
-
-@pytest.fixture(scope="module")
-def prefix():
-    torch.manual_seed(1)
-    return loopzoo.create("prefix-sums-internal-recall-outernorm", **TINY).eval()
-
-
-@pytest.fixture(scope="module")
-def sudoku():
-    torch.manual_seed(0)
-    return loopzoo.create("sudoku-internal-recall-outernorm", **TINY).eval()
 
 
 @pytest.fixture(autouse=True)

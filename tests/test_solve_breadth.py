@@ -38,18 +38,6 @@ class Accepts(PrefixSums):
         return Verdict(ok, "the chosen one" if ok else "not the chosen one")
 
 
-@pytest.fixture(scope="module")
-def prefix():
-    torch.manual_seed(1)
-    return loopzoo.create("prefix-sums-internal-recall-outernorm", **TINY).eval()
-
-
-@pytest.fixture(scope="module")
-def sudoku():
-    torch.manual_seed(0)
-    return loopzoo.create("sudoku-internal-recall-outernorm", **TINY).eval()
-
-
 def trajectories(model, inputs, k, iters, seed=0, noise=1.0):
     """Each trajectory run alone, to its fixed end: ``(answers [n][k], confidence [n][k])``."""
     task = model.task

@@ -11,7 +11,6 @@ from loopzoo.model import Solution
 from loopzoo.tasks.base import Verdict
 from loopzoo.tasks.prefix_sums import PrefixSums
 
-TINY = {"width": 16, "heads": 2}
 PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
 BITS = ["0110100111", "1111100000", "0000000001", "1010101010", "0011001100", "1000000000"]
 
@@ -22,18 +21,6 @@ class SecondHalfParity(PrefixSums):
     def verify(self, parsed, answer):
         ok = answer[len(answer) // 2 :].count("1") % 2 == 1
         return Verdict(ok, "odd" if ok else "even number of ones in the second half")
-
-
-@pytest.fixture(scope="module")
-def sudoku():
-    torch.manual_seed(0)
-    return loopzoo.create("sudoku-internal-recall-outernorm", **TINY).eval()
-
-
-@pytest.fixture(scope="module")
-def prefix():
-    torch.manual_seed(1)
-    return loopzoo.create("prefix-sums-internal-recall-outernorm", **TINY).eval()
 
 
 @pytest.fixture(scope="module")
