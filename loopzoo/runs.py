@@ -147,6 +147,10 @@ class RunDir:
         """The eval records, in order; ``timed``: only those with training minutes (timed runs' records)."""
         return [r for r in self.metrics() if r.get("kind") == "eval" and (not timed or "train_minutes" in r)]
 
+    def best_evaluation(self, split: str = "probe") -> dict[str, Any] | None:
+        """The eval record best on ``split`` (:func:`best_evaluation`); None where none scored it."""
+        return best_evaluation(self.evaluations(), split)
+
     def losses(self) -> list[tuple[int, float]]:
         """``(step, training loss)`` of every logged step."""
         return [(r["step"], r["loss"]) for r in self.metrics() if r.get("kind") != "eval" and "loss" in r]
@@ -191,6 +195,15 @@ class RunDir:
         if (self.path / "model.safetensors").is_file():
             return {"status": "done"}
         return {"status": "started" if self.checkpoints() else "new"}
+
+
+def best_evaluation(records: list[dict[str, Any]], split: str = "probe") -> dict[str, Any] | None:
+    """Among eval ``records``, the one with the highest ``split`` exact match at its last evaluated
+    iteration count (``final``, the count the reports read accuracies at); a tie goes to the later
+    record, so a run whose probe never improves on its end is read at its end. None where no record
+    scored ``split``."""
+    scored = [r for r in records if split in r]
+    return max(reversed(scored), key=lambda r: r[split]["final"]) if scored else None
 
 
 def find_runs(root: Path | None = None) -> list[RunDir]:

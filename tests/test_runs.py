@@ -95,3 +95,25 @@ def test_a_bundled_tagged_checkpoint_loads_before_a_run_of_that_ref(root):
     assert loopzoo.load(f"{NAME}.w24").config.width == 24
     with pytest.raises(loopzoo.LoopzooError):  # not a registered name: no lookup among the runs
         loopzoo.load("sudoku-nothing.w24")
+
+
+def _eval(step: int, probe: float | None, hard: float = 0.0) -> dict:
+    record = {"step": step, "kind": "eval", "val": {"final": 1.0, "at": {"500": 1.0}}, "test": {"final": hard, "at": {"500": hard}}}
+    if probe is not None:
+        record["probe"] = {"final": probe, "at": {"500": probe}}
+    return record
+
+
+def test_the_best_evaluation_by_the_probe_takes_the_later_of_a_tie(root):
+    swing = [_eval(720, 0.93, 0.85), _eval(1440, 0.30), _eval(2960, 0.15, 0.06)]
+    assert runs.best_evaluation(swing)["step"] == 720
+    flat = [_eval(720, 0.0), _eval(1440, 0.0), _eval(2960, 0.0)]
+    assert runs.best_evaluation(flat)["step"] == 2960  # never better than its end: read at its end
+    tied = [_eval(720, 0.5), _eval(1440, 0.5), _eval(2960, 0.25)]
+    assert runs.best_evaluation(tied)["step"] == 1440
+    assert runs.best_evaluation([_eval(720, None, 0.9)]) is None and runs.best_evaluation([]) is None
+    assert runs.best_evaluation(swing, split="test")["step"] == 720
+    run = runs.RunDir(root / "grid" / "prefix-sums" / "prefix-sums-recall-outernorm@lr0.0003" / "seed0")
+    run.path.mkdir(parents=True)
+    (run.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [{"step": 1, "loss": 0.7}, *swing]))
+    assert run.best_evaluation() == swing[0]

@@ -12,6 +12,11 @@ For the grid (:mod:`loopzoo.train.grid`, equal budget per variant) the report ad
 side: claim C4 (pre/peri norm diverge at high learning rates) from the runs' losses
 (:func:`grid_runs`, :func:`claim_c4`), and the C4 runs' loss and state-norm curves. A checkpoint is
 labelled by its ref (``NAME``, ``NAME.TAG``; a grid run ``NAME.lrLR-seedK``, :mod:`loopzoo.runs`).
+
+Where a grid's runs scored a held-out probe (prefix sums), each finished run is also read at its best
+checkpoint by the probe, from its evaluation records (:func:`rows_at_best`; the weights of that
+checkpoint are not kept, so the claims' fixed-point parts are not testable there), and the claims are
+checked under both rules; a claim whose verdicts differ says so (:func:`differences`).
 """
 from __future__ import annotations
 
@@ -21,11 +26,12 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import hub
-from ..runs import RunDir, grid_root, parse_grid_tag, split_tag
+from ..runs import RunDir, best_evaluation, grid_root, parse_grid_tag, split_tag
 
 def find_checkpoints(paths: list[str]) -> list[Path]:
     """Checkpoint directories (with config.json) among ``paths``, or under the bundled zoo."""
@@ -209,12 +215,31 @@ def verdict(ok: bool | None) -> str:
     return {True: "**supported**", False: "**not supported**", None: "**not testable**"}[ok]
 
 
+def all_of(parts: list[bool | None]) -> bool | None:
+    """Three-valued and: False if any part fails, else None if any is unknown, else True."""
+    return False if False in parts else (None if None in parts else True)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim checked on one set of rows: its ``key`` (C1, C2, C3, internal-vs-standard), the report's line,
+    and its verdicts by part (``"verdict"``, and a part a reader may want on its own: C3's extrapolation,
+    sudoku's "clearly better"); None where a part is not testable."""
+
+    key: str
+    text: str
+    verdicts: dict[str, bool | None]
+
+
 REACHABLE_RESIDUAL = 1e-3
 EXTRAPOLATES = 0.5
+UNMEASURED = "fixed points not measured: the weights of that checkpoint are not kept"
 
 
-def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The paper's claims (docs/design.md §6) checked on ``rows`` of one task; each with rule and numbers."""
+def claims(task: str, rows: list[dict[str, Any]]) -> list[Claim]:
+    """The paper's claims (docs/design.md §6) checked on ``rows`` of one task; each with rule and numbers.
+    A row without fixed-point measurements (``residual`` None: a checkpoint read from its evaluations,
+    :func:`rows_at_best`) leaves the parts that need them not testable."""
     looped = [r for r in rows if r["depth"] == 1]
     by = defaultdict(list)
     for r in looped:
@@ -229,49 +254,61 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
         best_rec = max(rec, key=lambda r: r["hard"] or 0.0)
         margin = 2 * se(best_rec["hard"], best_rec["n_hard"])
         ok = (best_no["hard"] or 0.0) < (best_rec["hard"] or 0.0) - margin
-        out.append(f"- *No recall fails to extrapolate to harder inputs*: {verdict(ok)}. Best no-recall hard accuracy "
+        out.append(Claim("C1", f"- *No recall fails to extrapolate to harder inputs*: {verdict(ok)}. Best no-recall hard accuracy "
                    f"{fmt(best_no['hard'])} ({best_no['label']}) vs best recall {fmt(best_rec['hard'])} ({best_rec['label']}); "
-                   f"rule: no-recall below recall by more than 2 standard errors ({fmt(margin)}).")
+                   f"rule: no-recall below recall by more than 2 standard errors ({fmt(margin)}).", {"verdict": ok}))
     else:
-        out.append(f"- *No recall fails to extrapolate*: {verdict(None)} (needs no-recall and recall checkpoints; "
-                   f"have {len(no)} and {len(rec)}).")
+        out.append(Claim("C1", f"- *No recall fails to extrapolate*: {verdict(None)} (needs no-recall and recall checkpoints; "
+                   f"have {len(no)} and {len(rec)}).", {"verdict": None}))
 
     # 2. without recall the fixed point does not depend on the input
     # against recall runs with the no-recall runs' norm placements: pre/peri norm's sensitivities are orders larger
     same_norm = [r for r in rec if r["norm"] in {r_no["norm"] for r_no in no}]
-    if no and same_norm:
+    title = "- *Without recall, fixed points do not move with the input (dF/de = 0)*"
+    if no and same_norm and any(r["sensitivity"] is None for r in no + same_norm):
+        out.append(Claim("C2", f"{title}: {verdict(None)} ({UNMEASURED}).", {"verdict": None}))
+    elif no and same_norm:
         s_no = mean([r["sensitivity"] for r in no])
         s_rec = mean([r["sensitivity"] for r in same_norm])
         ok = s_no is not None and s_rec is not None and s_no < 0.1 * s_rec
         norms = "/".join(sorted({r["norm"] for r in no}))
-        out.append(f"- *Without recall, fixed points do not move with the input (dF/de = 0)*: {verdict(ok)}. "
+        out.append(Claim("C2", f"{title}: {verdict(ok)}. "
                    f"Median sensitivity ||ds*||/||de||: no recall {fmt(s_no)}, recall {fmt(s_rec)} (means over the "
                    f"{norms} checkpoints: {len(no)} and {len(same_norm)}); "
                    "rule: no-recall below a tenth of recall with the same norm placement. Distinct fixed points / inputs: "
-                   + ", ".join(f"{r['label']} {r['clusters']}/{r['inputs']}" for r in no) + ".")
+                   + ", ".join(f"{r['label']} {r['clusters']}/{r['inputs']}" for r in no) + ".", {"verdict": ok}))
     else:
-        out.append(f"- *Without recall, fixed points do not move with the input (dF/de = 0)*: {verdict(None)} (needs "
-                   "no-recall and recall checkpoints with the same norm placement).")
+        out.append(Claim("C2", f"{title}: {verdict(None)} (needs "
+                   "no-recall and recall checkpoints with the same norm placement).", {"verdict": None}))
 
     # 3. recall + outer norm: reachable, input-smooth, stable, extrapolates
     outer = [r for r in looped if r["recall"] != "none" and r["norm"] == "outernorm"]
     if outer:
-        parts, oks = [], []
+        parts, oks, extras = [], [], []
         for r in outer:
+            extra = (r["hard"] or 0.0) >= EXTRAPOLATES
+            extras.append(extra)
+            extrapolates = f"hard accuracy {fmt(r['hard'])} [{'extrapolates' if extra else 'does not extrapolate'}]"
+            if r["residual"] is None:
+                oks.append(all_of([None, extra]))
+                parts.append(f"{r['label']}: {extrapolates} (fixed points not measured)")
+                continue
             reach = r["residual"] < REACHABLE_RESIDUAL and r["rho"] < 1.0
             smooth = r["clusters"] == r["inputs"] and 0 < r["sensitivity"] < 1e3
-            extra = (r["hard"] or 0.0) >= EXTRAPOLATES
             oks.append(reach and smooth and extra)
             parts.append(f"{r['label']}: residual {fmt(r['residual'])}, rho(dF/ds) {fmt(r['rho'])} "
                          f"[{'reachable' if reach else 'not reachable'}], sensitivity {fmt(r['sensitivity'])} with "
                          f"{r['clusters']}/{r['inputs']} distinct fixed points [{'input-smooth' if smooth else 'not input-smooth'}], "
-                         f"hard accuracy {fmt(r['hard'])} [{'extrapolates' if extra else 'does not extrapolate'}]")
-        out.append(f"- *Recall + outer norm gives reachable, input-smooth, stable fixed points and extrapolates*: "
-                   f"{verdict(all(oks))}. " + "; ".join(parts) + f". Rules: reachable = residual < {REACHABLE_RESIDUAL:g} "
+                         f"{extrapolates}")
+        ok = all_of(oks)
+        out.append(Claim("C3", f"- *Recall + outer norm gives reachable, input-smooth, stable fixed points and extrapolates*: "
+                   f"{verdict(ok)}. " + "; ".join(parts) + f". Rules: reachable = residual < {REACHABLE_RESIDUAL:g} "
                    f"and median rho(dF/ds) < 1; input-smooth = one fixed point per input and finite non-zero "
-                   f"sensitivity; extrapolates = hard accuracy >= {EXTRAPOLATES}.")
+                   f"sensitivity; extrapolates = hard accuracy >= {EXTRAPOLATES}.",
+                   {"verdict": ok, "its extrapolation part": all(extras)}))
     else:
-        out.append(f"- *Recall + outer norm gives reachable, stable fixed points*: {verdict(None)} (no recall+outernorm checkpoint).")
+        out.append(Claim("C3", f"- *Recall + outer norm gives reachable, stable fixed points*: {verdict(None)} "
+                   "(no recall+outernorm checkpoint).", {"verdict": None, "its extrapolation part": None}))
 
     # 4. internal recall >= standard recall (outer norm), clearly better on sudoku
     internal, standard = by.get(("internal-recall", "outernorm")), by.get(("recall", "outernorm"))
@@ -282,18 +319,51 @@ def claims(task: str, rows: list[dict[str, Any]]) -> list[str]:
         ok = a_i is not None and a_s is not None and a_i >= a_s - margin
         line = (f"- *Internal recall + outer norm is at least as good as standard recall*: {verdict(ok)}. Hard accuracy "
                 f"{fmt(a_i)} (internal) vs {fmt(a_s)} (standard); rule: not below by more than 2 standard errors ({fmt(margin)}).")
+        verdicts = {"verdict": ok}
         if task == "sudoku":
             better = a_i is not None and a_s is not None and a_i > a_s + margin
             line += f" *Clearly better on sudoku*: {verdict(better)} (rule: above by more than {fmt(margin)})."
-        out.append(line)
+            verdicts["clearly better on sudoku"] = better
+        out.append(Claim("internal-vs-standard", line, verdicts))
     else:
-        out.append(f"- *Internal recall + outer norm is at least as good as standard recall*: {verdict(None)} "
-                   "(needs both internal-recall-outernorm and recall-outernorm checkpoints).")
+        out.append(Claim("internal-vs-standard", f"- *Internal recall + outer norm is at least as good as standard recall*: "
+                   f"{verdict(None)} (needs both internal-recall-outernorm and recall-outernorm checkpoints).",
+                   {"verdict": None}))
     return out
 
 
-def baseline(rows: list[dict[str, Any]]) -> list[str]:
-    """The untied fixed-depth baseline against the best looped run on hard: context, not one of the claims of docs/design.md §6."""
+def differences(end: list[Claim], best: list[Claim]) -> dict[str, list[str]]:
+    """Per claim key, the parts whose verdicts differ between ``end`` and ``best`` (both testable)."""
+    at_best = {c.key: c for c in best}
+    found = {}
+    for claim in end:
+        other = at_best.get(claim.key)
+        if other is None:
+            continue
+        parts = [part for part, ok in claim.verdicts.items()
+                 if ok is not None and other.verdicts.get(part) is not None and ok != other.verdicts[part]]
+        if parts:
+            found[claim.key] = parts
+    return found
+
+
+def differs(parts: list[str], end: Claim, best: Claim) -> str:
+    """The sentence a claim's line gets where verdicts differ between the two checkpoint rules."""
+    said = "; ".join(f"{'the verdict' if part == 'verdict' else part} is {verdict(end.verdicts[part])} at the end and "
+                     f"{verdict(best.verdicts[part])} at the best checkpoint by the probe" for part in parts)
+    return f" **Differs between the two checkpoint rules**: {said}."
+
+
+def annotated(shown: list[Claim], end: list[Claim], best: list[Claim]) -> list[str]:
+    """The lines of ``shown`` (``end`` or ``best``), each claim whose verdicts differ between the two saying so."""
+    found = differences(end, best)
+    ends, bests = {c.key: c for c in end}, {c.key: c for c in best}
+    return [c.text + (differs(found[c.key], ends[c.key], bests[c.key]) if c.key in found else "") for c in shown]
+
+
+def baseline(rows: list[dict[str, Any]], at: str = "") -> list[str]:
+    """The untied fixed-depth baseline against the best looped run on hard: context, not one of the claims of
+    docs/design.md §6; ``at`` says which checkpoints (" at the best checkpoints by the probe")."""
     deep = [r for r in rows if r["depth"] > 1 and r["hard"] is not None]
     looped = [r for r in rows if r["depth"] == 1 and r["hard"] is not None]
     if not deep or not looped:
@@ -309,7 +379,7 @@ def baseline(rows: list[dict[str, Any]]) -> list[str]:
         margin = diff_margin(r["hard"], best["hard"], n)
         diff = r["hard"] - best["hard"]
         side = "within 2 standard errors of" if abs(diff) <= margin else ("ahead of" if diff > 0 else "behind")
-        lines.append(f"Fixed-depth baseline (the paper's comparison, not one of the claims above): {r['label']} "
+        lines.append(f"Fixed-depth baseline{at} (the paper's comparison, not one of the claims above): {r['label']} "
                      f"({r['depth']} untied layers, {r['iters'] or '?'} pass, {size(r)}) has hard accuracy {fmt(r['hard'])}, "
                      f"{side} the best looped run, {best['label']} ({size(best)}), at {fmt(best['hard'])} "
                      f"(margin {fmt(margin)}).")
@@ -381,6 +451,44 @@ def grid_table(runs: list[dict[str, Any]]) -> list[str]:
         ratio = r["evals"][-1].get("test", {}).get("state_norm_ratio") if r["evals"] else None
         lines.append(f"| {r['label']} | {r['lr']:g} | {r['status']}{' (unstable)' if r['unstable'] and r['status'] == 'done' else ''} | "
                      f"{r['steps'] or '–'} | {fmt(r['minutes'], 1)} | {fmt(loss)} | {fmt(ratio)} |")
+    return lines
+
+
+def rows_at_best(runs: list[dict[str, Any]], end_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per finished run that scored the held-out probe, a claims row (:func:`row`'s keys) at its best checkpoint
+    by the probe (:func:`loopzoo.runs.best_evaluation`: the evaluation with the best probe exact match at its
+    last iteration count, the later on a tie), read from that evaluation: val and hard (the test split) exact
+    match at that count, on the evaluation's items. A grid run keeps only its final weights, so the
+    fixed-point measurements are None; the parameter count comes from the run's analysed end (``end_rows``)."""
+    parameters = {r["label"]: r.get("parameters") for r in end_rows}
+    found = []
+    for r in runs:
+        best = best_evaluation(r["evals"]) if r["status"] == "done" else None
+        if best is None:
+            continue
+        val, hard = best.get("val", {}), best.get("test", {})
+        found.append({
+            "label": r["label"], "recall": r["recall"], "norm": r["norm"], "depth": r["depth"], "lr": r["lr"],
+            "iters": max((int(i) for i in hard.get("at", {})), default=None), "parameters": parameters.get(r["label"]),
+            "step": best["step"], "probe": best["probe"]["final"], "n_probe": best["probe"].get("samples"),
+            "val": val.get("final"), "hard": hard.get("final"), "val30": val.get("at", {}).get("30"),
+            "hard30": hard.get("at", {}).get("30"), "n_val": val.get("samples"), "n_hard": hard.get("samples"),
+            **dict.fromkeys(("gap_val", "gap_hard", "residual", "rho", "rho_below_1", "rho_wx", "norm_wx", "sigma",
+                             "sensitivity", "clusters", "inputs", "cycles"))})
+    return found
+
+
+def checkpoints_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Per finished run that scored the probe: probe, val and hard exact match at its end (its last
+    evaluation) and at its best checkpoint by the probe, each at the evaluation's last iteration count."""
+    lines = ["| run | lr | end: step | probe | val | hard | best by probe: step | probe | val | hard |", "|" + "---|" * 10]
+    for r in runs:
+        best = best_evaluation(r["evals"]) if r["status"] == "done" else None
+        if best is None:
+            continue
+        cells = [f"{e['step']} | {fmt(e['probe']['final'])} | {fmt(e.get('val', {}).get('final'))} | "
+                 f"{fmt(e.get('test', {}).get('final'))}" for e in (r["evals"][-1], best)]
+        lines.append(f"| {r['label']} | {r['lr']:g} | {cells[0]} | {cells[1]} |")
     return lines
 
 
@@ -463,19 +571,41 @@ def markdown(reports: list[dict[str, Any]], settings, elapsed: float,
         lines += [f"## {task}", ""] + (table(rows, settings.iters) if rows else ["No finished checkpoints yet."])
         for path in (figures or {}).get(task, []):
             lines += ["", f"![{task}: {Path(path).stem.replace('_', ' ')}]({path})"]
+        best_rows = rows_at_best(grid[task], rows) if grid and task in grid else []
         if grid and task in grid:
             lines += ["", "### Training runs", ""] + grid_table(grid[task])
+        if best_rows:
+            lines += ["", "### Each run at its end and at its best checkpoint by the probe", "",
+                      "Exact match at each evaluation's last iteration count, from the runs' evaluation records (the end: "
+                      "the last evaluation; the best checkpoint by the probe: below).", ""] + checkpoints_table(grid[task])
         lines += ["", "### Claims", ""]
+        at_end, at_best = claims(task, rows), []
         if grid and task in grid:
             # C1-C3 compare variants at the same budget and rate: the recipe's, the grid's lowest (the C4 runs add a high one)
-            rates = [r["lr"] for r in rows if r["lr"] is not None]
+            rates = [r["lr"] for r in rows + best_rows if r["lr"] is not None]
             recipe_lr = min(rates, default=None)
             lines += [f"C1-C3 use the runs at the recipe's learning rate ({recipe_lr:g}); C4 uses the training runs above.", ""] \
                 if recipe_lr is not None else []
-            lines += claims(task, [r for r in rows if r["lr"] in (None, recipe_lr)]) + [claim_c4(grid[task]), ""]
+            at_end = claims(task, [r for r in rows if r["lr"] in (None, recipe_lr)])
+            at_best = claims(task, [r for r in best_rows if r["lr"] in (None, recipe_lr)]) if best_rows else []
+            lines += annotated(at_end, at_end, at_best) + [claim_c4(grid[task]), ""]
         else:
-            lines += claims(task, rows) + [""]
+            lines += [c.text for c in at_end] + [""]
         lines += baseline(rows)
+        if best_rows:
+            counts = ", ".join(str(i) for i in sorted({r["iters"] for r in best_rows if r["iters"] is not None}))
+            items = ", ".join(str(n) for n in sorted({r["n_hard"] for r in best_rows if r["n_hard"] is not None}))
+            probes = ", ".join(str(n) for n in sorted({r["n_probe"] for r in best_rows if r["n_probe"] is not None}))
+            lines += ["### Claims at the best checkpoint by the probe", "",
+                      f"The same rules on each finished run at its best checkpoint by the held-out probe ({probes} hard inputs "
+                      f"that are not the test split): its evaluation with the best probe exact match at the last evaluated "
+                      f"iteration count ({counts}), the later one on a tie. A grid run keeps only its final weights, so these "
+                      f"rows come from each run's evaluation records: val and hard exact match at {counts} iterations on {items} "
+                      f"items (the claims above: the analysis of the final weights, on {settings.samples}), and the parts of "
+                      "C2 and C3 that need fixed points are not testable. C4 reads the training losses, the same under both "
+                      "rules. A claim whose verdict differs between the two rules says so, here and above.", ""]
+            lines += annotated(at_best, at_end, at_best) + [""]
+            lines += baseline(best_rows, at=" at the best checkpoints by the probe")
         errors = [(rep.get("label"), split, c["error"]) for rep in reports if rep["model"]["task"] == task
                   for split, c in rep["curves"].items() if "error" in c]
         for label, split, err in errors:

@@ -18,7 +18,9 @@ serves the paper's claims (docs/design.md §6; checked by :mod:`loopzoo.analysis
 A grid run is called ``NAME.lrLR-seedK`` and lives in ``runs/grid/TASK/NAME@lrLR/seedK/`` (a run
 folder, :class:`loopzoo.runs.RunDir`; the folder layout predates the tag syntax). A finished run
 drops its optimizer checkpoints, so the committed grid stays small. ``runs/grid/TASK/grid.json``
-sums the grid up: per run its status, steps, minutes and last evaluation.
+sums the grid up: per run its status, steps, minutes and last evaluation, and where the run scored the
+held-out probe (prefix sums: 512-bit strings of seed 1, not the test split) its best evaluation by the
+probe: a run is read at its end and at its best checkpoint (:func:`summarize`).
 """
 from __future__ import annotations
 
@@ -179,38 +181,72 @@ def listing(task: str, grid: list[Variant], seed: int) -> str:
     return "\n".join(lines)
 
 
+SPLITS = ("val", "test", "probe")  # what an evaluation scores: val, the hard split (test), the held-out probe
+
+
+def accuracies(record: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{"val_at": ..., "test_at": ..., "probe_at": ...}``: an eval record's exact match per evaluated
+    iteration count, for the splits it scored."""
+    return {f"{split}_at": record[split]["at"] for split in SPLITS if split in record}
+
+
 def summarize(task: str, grid: list[Variant], seeds: list[int]) -> dict[str, Any]:
-    """Write and return ``runs/grid/<task>/grid.json``."""
+    """Write and return ``runs/grid/<task>/grid.json``: per run its status, budget and exact match at
+    its end (its last evaluation) and, for a finished run that scored the held-out probe, at its best
+    checkpoint by the probe (:func:`loopzoo.runs.best_evaluation`: its evaluation with the best probe
+    exact match at the last iteration count, the later on a tie; read from the eval records, since a
+    finished grid run keeps only its final weights)."""
     summary = {}
     for variant in grid:
         for seed in seeds:
-            state = runs.RunDir(run_dir(task, variant, seed)).status()
-            ev = state.get("eval", {})
+            run = runs.RunDir(run_dir(task, variant, seed))
+            state = run.status()
+            best = run.best_evaluation("probe") if state["status"] == "done" else None
             summary[variant.ref(seed)] = {
                 "name": variant.name, "lr": variant.lr, "seed": seed, "claims": variant.claims, "status": state["status"],
                 **{k: state[k] for k in ("steps", "step", "train_minutes", "message") if k in state},
-                **{f"{split}_at": ev[split]["at"] for split in ("val", "test") if split in ev}}
+                **accuracies(state.get("eval", {})),
+                **({"best": {"step": best["step"], **accuracies(best)}} if best else {})}
     out = {"task": task, "seeds": seeds, "runs": summary}
     (runs.grid_root() / task).mkdir(parents=True, exist_ok=True)
     (runs.grid_root() / task / "grid.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
+def _cells(at: dict[str, dict[str, float]], iters: list[int]) -> list[str]:
+    """val / hard exact match (%) at each of ``iters``; "-" where either was not evaluated."""
+    return [f"{100 * at['val_at'][str(i)]:.1f} / {100 * at['test_at'][str(i)]:.1f}"
+            if str(i) in at.get("val_at", {}) and str(i) in at.get("test_at", {}) else "-" for i in iters]
+
+
 def table(summary: dict[str, Any]) -> str:
     """The grid as a markdown table: per run its status, budget and exact match (%) at each evaluated
-    iteration count of its last evaluation, val / hard."""
+    iteration count of its last evaluation, val / hard. Where runs scored the held-out probe, a
+    checkpoint column and the probe at the last count, and under each finished run's end a row for its
+    best checkpoint by the probe (``best`` in :func:`summarize`)."""
     rows = summary["runs"].values()
-    iters = sorted({int(i) for run in rows for i in run.get("val_at", {})})
-    head = ["run", "seed", "status", "steps", "minutes", *(f"val / hard @{i}" for i in iters)]
+    iters = sorted({int(i) for run in rows for at in (run, run.get("best", {})) for i in at.get("val_at", {})})
+    probed = sorted({int(i) for run in rows for at in (run, run.get("best", {})) for i in at.get("probe_at", {})})
+    horizon = str(probed[-1]) if probed else None
+
+    def probe(at: dict[str, Any]) -> list[str]:
+        if horizon is None:
+            return []
+        return [f"{100 * at['probe_at'][horizon]:.1f}" if horizon in at.get("probe_at", {}) else "-"]
+
+    head = ["run", "seed", "status", "steps", "minutes", *(["checkpoint", f"probe @{horizon}"] if horizon else []),
+            *(f"val / hard @{i}" for i in iters)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in rows:
         steps = run.get("steps", run.get("step", "-"))
         minutes = f"{run['train_minutes']:.1f}" if "train_minutes" in run else "-"
-        cells = [
-            f"{100 * run['val_at'][str(i)]:.1f} / {100 * run['test_at'][str(i)]:.1f}"
-            if str(i) in run.get("val_at", {}) and str(i) in run.get("test_at", {}) else "-" for i in iters]
-        row = [f"`{run['name']}` lr {run['lr']:g}", str(run["seed"]), run["status"], str(steps), minutes, *cells]
-        lines.append("| " + " | ".join(row) + " |")
+        name = f"`{run['name']}` lr {run['lr']:g}"
+        end = (["end" if "val_at" in run else "-"] if horizon else []) + probe(run)
+        lines.append("| " + " | ".join([name, str(run["seed"]), run["status"], str(steps), minutes, *end, *_cells(run, iters)]) + " |")
+        if "best" in run:
+            best = run["best"]
+            where = f"best by probe: step {best['step']}" + (" (the end)" if best["step"] == run.get("steps") else "")
+            lines.append("| " + " | ".join([name, str(run["seed"]), "", "", "", where, *probe(best), *_cells(best, iters)]) + " |")
     return "\n".join(lines)
 
 

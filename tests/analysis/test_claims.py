@@ -315,3 +315,113 @@ def test_a_grid_runs_report_written_under_its_older_label_is_reused_under_its_re
     (out / "prefix-sums-no-recall-outernorm.lr0.0003-seed0.json").rename(out / "prefix-sums-no-recall-outernorm@lr0.0003-seed0.json")
     [again] = repro.analyze_all([run], settings, out, fresh=False, plots=False)
     assert len(calls) == 1 and again["label"] == "prefix-sums-no-recall-outernorm.lr0.0003-seed0"
+
+
+def test_three_valued_and():
+    assert claims.all_of([True, True]) is True and claims.all_of([True, None]) is None
+    assert claims.all_of([None, False]) is False and claims.all_of([]) is True
+
+
+def _scored(x: float, counts: tuple[str, ...]) -> dict:
+    return {"samples": 100, "final": x, "at": dict.fromkeys(counts, x)}
+
+
+def probed_run(label: str, evals: list[tuple[int, float, float]], status: str = "done", counts=("30", "500")) -> Path:
+    """A prefix-sums grid run whose evaluations ``(step, hard, probe)`` scored the held-out probe (val: 1.0) at the
+    iteration ``counts``."""
+    run = GRID() / "prefix-sums" / label / "seed0"
+    run.mkdir(parents=True)
+    records = [{"step": i, "loss": 0.1} for i in range(10)]
+    records += [{"step": step, "kind": "eval", "val": _scored(1.0, counts), "test": _scored(hard, counts),
+                 "probe": _scored(probe, counts)}
+                for step, hard, probe in evals]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if status == "done":
+        (run / "grid-status.json").write_text(json.dumps({"status": "done", "steps": evals[-1][0], "train_minutes": 30.0}))
+    return run
+
+
+def _prefix_report(name: str, recall: str, hard: float, sensitivity: float = 0.3) -> dict:
+    report = _report(f"{name}.lr0.0003-seed0", recall, "outernorm", hard)
+    report["model"]["task"] = "prefix-sums"
+    report["input_dependence"]["sensitivity"]["median"] = sensitivity
+    report["parameters"] = 250_000
+    return report
+
+
+@pytest.fixture
+def prefix_grid(repro):
+    """Four finished prefix-sums runs at lr 3e-4 (internal and standard recall swing: 85% hard at step 720, little at
+    their end; no recall solves none) and one started; their analysed ends."""
+    probed_run("prefix-sums-internal-recall-outernorm@lr0.0003", [(720, 0.85, 0.93), (1440, 0.2, 0.3), (2960, 0.06, 0.15)])
+    probed_run("prefix-sums-recall-outernorm@lr0.0003", [(720, 0.85, 0.90), (2960, 0.0, 0.0)])
+    probed_run("prefix-sums-no-recall-outernorm@lr0.0003", [(720, 0.0, 0.0), (2960, 0.0, 0.0)])
+    probed_run("prefix-sums-internal-recall-perinorm@lr0.0003", [(720, 0.5, 0.6)], status="started")
+    reports = [_prefix_report("prefix-sums-internal-recall-outernorm", "internal-recall", 0.104),
+               _prefix_report("prefix-sums-recall-outernorm", "recall", 0.0),
+               _prefix_report("prefix-sums-no-recall-outernorm", "none", 0.0, sensitivity=0.01)]
+    return reports, repro.grid_runs("prefix-sums")
+
+
+def test_rows_at_the_best_checkpoint_by_the_probe_come_from_the_evaluations(repro, prefix_grid):
+    reports, runs_ = prefix_grid
+    best = {r["label"]: r for r in repro.rows_at_best(runs_, [repro.row(rep) for rep in reports])}
+    assert sorted(best) == ["prefix-sums-internal-recall-outernorm.lr0.0003-seed0", "prefix-sums-no-recall-outernorm.lr0.0003-seed0",
+                            "prefix-sums-recall-outernorm.lr0.0003-seed0"]  # finished runs only
+    internal = best["prefix-sums-internal-recall-outernorm.lr0.0003-seed0"]
+    assert (internal["step"], internal["probe"], internal["val"], internal["hard"], internal["n_hard"], internal["iters"]) == \
+        (720, 0.93, 1.0, 0.85, 100, 500)
+    assert internal["parameters"] == 250_000 and internal["residual"] is None and internal["sensitivity"] is None
+    assert best["prefix-sums-no-recall-outernorm.lr0.0003-seed0"]["step"] == 2960  # never better: its end
+
+
+def test_the_report_reads_each_claim_at_the_end_and_at_the_best_checkpoint_by_the_probe(repro, prefix_grid):
+    reports, runs_ = prefix_grid
+    text = repro.markdown(reports, Settings(iters=500, samples=500), 1.0, {"prefix-sums": runs_})
+    assert "| prefix-sums-internal-recall-outernorm.lr0.0003-seed0 | 0.0003 | 2960 | 0.150 | 1.000 | 0.060 | 720 | 0.930 | 1.000 | 0.850 |" in text
+    assert "| prefix-sums-no-recall-outernorm.lr0.0003-seed0 | 0.0003 | 2960 | 0.000 | 1.000 | 0.000 | 2960 | 0.000 | 1.000 | 0.000 |" in text
+    assert "| prefix-sums-internal-recall-perinorm.lr0.0003-seed0 | 0.0003 |" not in text.split("by the probe\n")[1].split("###")[0]
+    end, best = text.split("### Claims at the best checkpoint by the probe")
+    assert "(100 hard inputs that are not the test split)" in best and "at 500 iterations on 100 items" in best
+    # C1 holds under both rules; C3's extrapolation part differs (10.4% and 0% at the end, 85% at the best)
+    differs = ("**Differs between the two checkpoint rules**: its extrapolation part is **not supported** at the end and "
+               "**supported** at the best checkpoint by the probe.")
+    c3_end = next(line for line in end.splitlines() if line.startswith("- *Recall + outer norm"))
+    c3_best = next(line for line in best.splitlines() if line.startswith("- *Recall + outer norm"))
+    assert "**not supported**" in c3_end and "hard accuracy 0.104 [does not extrapolate]" in c3_end and c3_end.endswith(differs)
+    assert c3_best.startswith("- *Recall + outer norm gives reachable, input-smooth, stable fixed points and extrapolates*: **not testable**")
+    assert "prefix-sums-internal-recall-outernorm.lr0.0003-seed0: hard accuracy 0.850 [extrapolates] (fixed points not measured)" in c3_best
+    assert c3_best.endswith(differs)
+    assert "Best no-recall hard accuracy 0.000 (prefix-sums-no-recall-outernorm.lr0.0003-seed0) vs best recall 0.850" in best
+    assert "(dF/de = 0)*: **supported**" in end
+    assert "(dF/de = 0)*: **not testable** (fixed points not measured: the weights of that checkpoint are not kept)." in best
+    assert text.count("Differs between") == 2
+    # the verdict itself differs: standard recall ahead at the end, level at the best checkpoint
+    reports[1]["curves"]["hard"]["final"] = 0.6
+    text = repro.markdown(reports, Settings(iters=500, samples=500), 1.0, {"prefix-sums": runs_})
+    said = ("**Differs between the two checkpoint rules**: the verdict is **not supported** at the end and **supported** "
+            "at the best checkpoint by the probe.")
+    internal = [line for line in text.splitlines() if line.startswith("- *Internal recall + outer norm")]
+    assert len(internal) == 2 and all(line.endswith(said) for line in internal)
+    assert "Hard accuracy 0.104 (internal) vs 0.600 (standard)" in internal[0]
+    assert "Hard accuracy 0.850 (internal) vs 0.850 (standard); rule: not below by more than 2 standard errors (0.101)" in internal[1]
+
+
+def test_a_grid_without_a_probe_has_no_second_reading(repro):
+    fake_run(GRID(), "sudoku-internal-recall-outernorm@lr0.001", "done", FALLING)
+    text = repro.markdown([_report("sudoku-internal-recall-outernorm.lr0.001-seed0", "internal-recall", "outernorm", 0.8)],
+                          Settings(iters=500), 1.0, {"sudoku": repro.grid_runs("sudoku")})
+    assert "best checkpoint" not in text and "Differs" not in text
+    assert repro.rows_at_best(repro.grid_runs("sudoku"), []) == []
+
+
+def test_the_fixed_depth_baseline_is_read_at_the_best_checkpoints_too(repro, prefix_grid):
+    reports, runs_ = prefix_grid
+    probed_run("prefix-sums-fixed15@lr0.0003", [(720, 0.9, 0.95), (2960, 0.5, 0.5)], counts=("1",))  # evaluated as it runs
+    deep = _prefix_report("prefix-sums-fixed15", "none", 0.5)
+    deep["model"]["depth"], deep["iters"], deep["parameters"] = 15, 1, 2_900_000
+    text = repro.markdown(reports + [deep], Settings(iters=500, samples=500), 1.0, {"prefix-sums": repro.grid_runs("prefix-sums")})
+    assert "Fixed-depth baseline (the paper's comparison" in text and "has hard accuracy 0.500, ahead of the best looped run" in text
+    assert ("Fixed-depth baseline at the best checkpoints by the probe (the paper's comparison, not one of the claims above): "
+            "prefix-sums-fixed15.lr0.0003-seed0 (15 untied layers, 1 pass, 2.90 M parameters) has hard accuracy 0.900, "
+            "within 2 standard errors of the best looped run") in text

@@ -209,3 +209,60 @@ def test_bundle_takes_finished_recipe_rate_runs_but_not_the_flagship_or_the_unti
     (grid.run_dir("prefix-sums", variants[-1], 0) / "grid-status.json").unlink()  # the baseline not finished
     grid.bundle("prefix-sums", variants[-1:], recipe_lr)
     assert "prefix-sums-fixed15.lr0.0003-seed0: not finished; not bundled" in capsys.readouterr().out
+
+
+def _eval(step: int, val: float, hard: float, probe: float) -> dict:
+    """An eval record as the trainer writes it, at 30 and 500 iterations (exact match at 30: half of 500's)."""
+    def scored(x):
+        return {"samples": 100, "final": x, "at": {"30": x / 2, "500": x}}
+    return {"step": step, "kind": "eval", "val": scored(val), "test": scored(hard), "probe": scored(probe)}
+
+
+def _grid_run(grid, name: str, records: list[dict], status: str) -> None:
+    run = grid.run_dir("prefix-sums", grid.Variant(name, 3e-4, ""), 0)
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if status == "done":
+        (run / "grid-status.json").write_text(json.dumps(
+            {"status": "done", "steps": records[-1]["step"], "train_minutes": 37.3, "eval": records[-1]}))
+    else:
+        (run / "checkpoints" / "step-00001440").mkdir(parents=True)
+
+
+def test_a_finished_run_is_read_at_its_end_and_at_its_best_checkpoint_by_the_probe(grid):
+    _grid_run(grid, "prefix-sums-internal-recall-outernorm",
+              [_eval(720, 0.98, 0.85, 0.93), _eval(1440, 1.0, 0.2, 0.3), _eval(2960, 1.0, 0.06, 0.15)], "done")
+    _grid_run(grid, "prefix-sums-no-recall-outernorm", [_eval(720, 0.0, 0.0, 0.0), _eval(2960, 0.0, 0.0, 0.0)], "done")
+    # unfinished: its best so far is not reported
+    _grid_run(grid, "prefix-sums-internal-recall-perinorm", [_eval(720, 0.5, 0.4, 0.6), _eval(1440, 0.58, 0.0, 0.0)], "started")
+    summary = grid.summarize("prefix-sums", grid.variants("prefix-sums"), [0])
+    entry = summary["runs"]["prefix-sums-internal-recall-outernorm.lr0.0003-seed0"]
+    assert entry["probe_at"] == {"30": 0.075, "500": 0.15}
+    assert entry["best"] == {"step": 720, "val_at": {"30": 0.49, "500": 0.98}, "test_at": {"30": 0.425, "500": 0.85},
+                             "probe_at": {"30": 0.465, "500": 0.93}}
+    assert summary["runs"]["prefix-sums-no-recall-outernorm.lr0.0003-seed0"]["best"]["step"] == 2960  # a tie: the later
+    assert "best" not in summary["runs"]["prefix-sums-internal-recall-perinorm.lr0.0003-seed0"]
+    assert json.loads((runs.RUNS / "grid" / "prefix-sums" / "grid.json").read_text()) == summary
+    lines = grid.table(summary).splitlines()
+    assert lines[0] == "| run | seed | status | steps | minutes | checkpoint | probe @500 | val / hard @30 | val / hard @500 |"
+    assert lines[2:4] == [
+        "| `prefix-sums-internal-recall-outernorm` lr 0.0003 | 0 | done | 2960 | 37.3 | end | 15.0 | 50.0 / 3.0 | 100.0 / 6.0 |",
+        "| `prefix-sums-internal-recall-outernorm` lr 0.0003 | 0 |  |  |  | best by probe: step 720 | 93.0 | 49.0 / 42.5 | 98.0 / 85.0 |"]
+    assert "| `prefix-sums-no-recall-outernorm` lr 0.0003 | 0 |  |  |  | best by probe: step 2960 (the end) | 0.0 | 0.0 / 0.0 | 0.0 / 0.0 |" in lines
+    assert "| `prefix-sums-internal-recall-perinorm` lr 0.0003 | 0 | started | - | - | - | - | - | - |" in lines
+    assert "| `prefix-sums-fixed15` lr 0.0003 | 0 | new | - | - | - | - | - | - |" in lines
+    assert len(lines) == 2 + len(grid.variants("prefix-sums")) + 2  # two best rows
+
+
+def test_a_grid_without_a_probe_keeps_its_table(grid):
+    record = _eval(2995, 0.8, 0.7, 0.0)
+    del record["probe"]
+    run = grid.run_dir("prefix-sums", grid.Variant("prefix-sums-recall-outernorm", 3e-4, ""), 0)
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+    (run / "grid-status.json").write_text(json.dumps({"status": "done", "steps": 2995, "eval": record}))
+    summary = grid.summarize("prefix-sums", grid.variants("prefix-sums"), [0])
+    assert "best" not in summary["runs"]["prefix-sums-recall-outernorm.lr0.0003-seed0"]
+    lines = grid.table(summary).splitlines()
+    assert lines[0] == "| run | seed | status | steps | minutes | val / hard @30 | val / hard @500 |"
+    assert "| `prefix-sums-recall-outernorm` lr 0.0003 | 0 | done | 2995 | - | 40.0 / 35.0 | 80.0 / 70.0 |" in lines
