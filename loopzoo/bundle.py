@@ -5,7 +5,8 @@ A run's model is evaluated on the bundled data at every iteration up to ``max(50
 name (:func:`score`: val exact match at the recommended iterations, then the held-out probe, then
 fewer iterations), and bundled with a card whose every number comes from that evaluation
 (:func:`bundle`). :func:`remeasure` measures a bundled checkpoint again where its card was measured
-on data that were rewritten since, and rewrites the card.
+on data that were rewritten since, and rewrites the card. :func:`measure_benchmarks` adds a bundled
+checkpoint's scores on its task's public benchmarks (:mod:`loopzoo.benchmarks`) to its card.
 """
 from __future__ import annotations
 
@@ -190,6 +191,33 @@ def remeasure(name: str) -> Path | None:
         described = meta["data"]["description"]
         if "before it was rewritten" not in described:
             meta["data"]["description"] = f"{described}, as bundled before it was rewritten"
+    return install(name, tmp, meta)
+
+
+def measure_benchmarks(name: str, names: list[str] | None = None) -> Path | None:
+    """Measure ``name``'s bundled checkpoint on its task's public benchmarks (``names``: only those) at
+    its card's recommended iterations, keep the records in its config.json under ``"benchmarks"`` and
+    rewrite its card; the bundle's directory, or None where ``name`` is not bundled. Nothing else is
+    measured again; weights, the card's other numbers and the records of other benchmarks stay. A
+    re-bundled model (new weights) starts without records. A task without benchmarks or data not
+    bundled raise a :class:`~loopzoo.errors.LoopzooError` before anything is written."""
+    import loopzoo
+
+    from . import benchmarks
+
+    source = zoo_dir() / name
+    if not (source / checkpoint.CONFIG_FILE).is_file():
+        print(f"{name}: not bundled; skipped")
+        return None
+    meta = json.loads((source / checkpoint.CONFIG_FILE).read_text())
+    records = benchmarks.measure(loopzoo.load(source), meta["model"]["iters"], names)  # before anything is touched
+    for key, record in records.items():
+        print(f"{name}: {record['label']}: {record['overall']['accuracy']:.1%} of {record['samples']} "
+              f"at {record['iters']} iterations ({record['seconds']} s)")
+    tmp = zoo_dir() / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("eval.json"))
+    meta["benchmarks"] = {**meta.get("benchmarks", {}), **records}
     return install(name, tmp, meta)
 
 

@@ -59,6 +59,20 @@ def front_matter(name: str, meta: dict[str, Any]) -> str:
         f"      name: exact match at {iters} iterations",
         f"      value: {round(100 * hard['at'][str(iters)], 2) if str(iters) in hard['at'] else round(100 * hard['final'], 2)}",
     ]
+    for record in meta.get("benchmarks", {}).values():  # the public benchmarks (loopzoo.benchmarks), where measured
+        lines += [
+            "  - task:",
+            f"      type: {record['metric'].replace(' ', '-')}",
+            f"      name: {TASK_TYPES.get(model['task'], model['task'])}",
+            "    dataset:",
+            f"      name: {record['label']}",
+            f"      type: loopzoo/{record['task']}-{record['source']}",
+            f"      split: {record['split']}",
+            "    metrics:",
+            "    - type: accuracy",
+            f"      name: {record['metric']} at {record['iters']} iterations",
+            f"      value: {round(100 * record['overall']['accuracy'], 2)}",
+        ]
     return "\n".join(lines)
 
 
@@ -95,6 +109,42 @@ def checked_line(ev: dict) -> str:
     if not parts:
         return "Answers checked by the task's verifier: not measured for this checkpoint."
     return "Answers at the recommended iterations checked by the task's verifier (`Task.verify`): " + "; ".join(parts) + "."
+
+
+def benchmarks_section(name: str, meta: dict[str, Any]) -> str:
+    """The card's "Public benchmarks" section, from ``meta["benchmarks"]`` (:mod:`loopzoo.benchmarks`),
+    led by a blank line; empty where none was measured, so that such cards stay as they were."""
+    records = meta.get("benchmarks") or {}
+    if not records:
+        return ""
+    parts = ["", "", "## Public benchmarks", "",
+             "Public data that the field compares on (beside the bundled splits above), measured by",
+             f"`python scripts/train_zoo.py {name} --benchmarks` (`loopzoo.bundle.measure_benchmarks`)."]
+    for record in records.values():
+        c = record["overall"]
+        parts += ["", f"| set | samples | {record['metric']} |", "|---|---|---|",
+                  f"| {record['label']} | {c['n']:,} | **{_pct(c['accuracy'])}** |"]
+        parts += [f"| {record['group_by']}: {group} | {g['n']:,} | {_pct(g['accuracy'])} |"
+                  for group, g in record["groups"].items()]
+        parts += ["", f"- At {record['iters']} iterations; measured on {record['date']} in {record['seconds']} s "
+                      f"(loopzoo {record['loopzoo']}); source `{record['source']}`, split `{record['split']}`, "
+                      f"seed {record['seed']}, data sha256 `{record['data_sha256']}`."]
+        if "verified" in record:
+            v = record["verified"]
+            kept = f"; every given kept in {_pct(record['givens_kept'])}" if "givens_kept" in record else ""
+            cells = f"; cells right {_pct(record['cells_right'])}" if "cells_right" in record else ""
+            parts.append(f"- Answers checked by the task's verifier (`Task.verify`): {_pct(v['valid'])} pass, "
+                         f"{_pct(v['invalid'])} fail, {_pct(v['unknown'])} cannot be checked{kept}{cells}.")
+        if "alternate_mates" in record:
+            k = record["alternate_mates"]
+            parts.append(f"- {'None' if k == 0 else f'{k:,}'} right only as a different mating move than the puzzle's.")
+    return "\n".join(parts)
+
+
+def benchmark_cell(meta: dict[str, Any]) -> str:
+    """The zoo tables' public-benchmark cell: each record's headline, or an em dash where none was measured."""
+    records = (meta.get("benchmarks") or {}).values()
+    return "; ".join(f"{_pct(r['overall']['accuracy'])} of {r['samples']:,} ({r['short']})" for r in records) or "—"
 
 
 DEFAULT_LABELS = {"val": "val", "test": "hard (test split)"}
@@ -159,7 +209,7 @@ def render(directory: str | Path) -> str:
         augmentation=augmentation(built.task.name, train), clip=train.get("clip"), steps=meta.get("steps", "?"),
         train_data=meta.get("data", {}).get("description", "?"), data_hash=meta.get("data", {}).get("sha256", "?"),
         hardware=meta.get("hardware", "?"), wall_time=meta.get("wall_time", "?"), version=meta.get("loopzoo_version"),
-        weights_sha256=meta.get("weights_sha256"),
+        weights_sha256=meta.get("weights_sha256"), benchmarks=benchmarks_section(name, meta),
     )
     return Template(TEMPLATE.read_text()).substitute(values)
 
@@ -190,7 +240,7 @@ def zoo_table(kind: str = "all") -> str:
     rows = []
     if kind == "all":
         rows += ["| name | width | steps | train time | recommended iters | val exact | hard exact | hard exact @ 30 "
-                 "| hard partial (what) | hard samples |", "|---|---|---|---|---|---|---|---|---|---|"]
+                 "| hard partial (what) | hard samples | public benchmark |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, meta in _bundled_meta().items():
             ev, iters = meta["eval"], meta["model"]["iters"]
             hard = ev["test"]["at"]
@@ -198,10 +248,11 @@ def zoo_table(kind: str = "all") -> str:
             what = create(name, width=8, heads=2).task.partial_name if partial is not None else ""
             rows.append(f"| `{name}` | {meta['model']['width']} | {meta['steps']} | {meta['wall_time']} | {iters} "
                         f"| {ev['val']['at'][str(iters)]:.1%} | {hard[str(iters)]:.1%} | {hard['30']:.1%} "
-                        f"| {'–' if partial is None else f'{partial:.1%} ({what})'} | {ev['test']['samples']} |")
+                        f"| {'–' if partial is None else f'{partial:.1%} ({what})'} | {ev['test']['samples']} "
+                        f"| {benchmark_cell(meta)} |")
     elif kind == "flagships":
-        rows += ["| flagship | width | parameters | iterations | val exact | hard exact | hard split | trained |",
-                 "|---|---|---|---|---|---|---|---|"]
+        rows += ["| flagship | width | parameters | iterations | val exact | hard exact | hard split | public benchmark "
+                 "| trained |", "|---|---|---|---|---|---|---|---|---|"]
         for name, meta in _bundled_meta().items():
             if not name.endswith("-internal-recall-outernorm"):
                 continue
@@ -212,7 +263,7 @@ def zoo_table(kind: str = "all") -> str:
             split = label[len("hard ("):-1] if label.startswith("hard (") and label.endswith(")") else label
             rows.append(f"| `{name}` | {model['width']} | {params:,} | {iters} "
                         f"| {ev['val']['at'][iters]:.1%} of {ev['val']['samples']} "
-                        f"| {ev['test']['at'][iters]:.1%} of {ev['test']['samples']} | {split} "
+                        f"| {ev['test']['at'][iters]:.1%} of {ev['test']['samples']} | {split} | {benchmark_cell(meta)} "
                         f"| {meta['steps']:,} steps, {meta['wall_time'].split(' (')[0]} on a CPU |")
     else:
         raise ValueError(f"kind must be 'all' or 'flagships', not {kind!r}")

@@ -30,6 +30,7 @@ Two ways to say how long to train:
     python scripts/train_zoo.py                      # every name of the zoo, in order (fixed-step recipes)
     python scripts/train_zoo.py --bundle-only        # re-evaluate and re-bundle finished runs
     python scripts/train_zoo.py chess-recall-outernorm --remeasure   # a card measured before the data were rewritten
+    python scripts/train_zoo.py sudoku-internal-recall-outernorm --benchmarks   # add its public benchmarks to the card
     python scripts/train_zoo.py prefix-sums-internal-recall-outernorm --curve-every 3 --no-bundle
 
 A wider try of a timed name (``--width 256``, heads of 32 channels unless ``--heads``) trains in its
@@ -46,7 +47,7 @@ import argparse
 import torch
 
 import loopzoo
-from loopzoo import bundle
+from loopzoo import benchmarks, bundle
 from loopzoo.hardware import default_threads
 from loopzoo.train import zoo
 from loopzoo.train.trainer import TrainingStopped
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--remeasure", action="store_true",
                         help="no training: measure bundled checkpoints whose cards predate the current bundled "
                              "data again, and rewrite their cards (weights and training record kept)")
+    parser.add_argument("--benchmarks", action="store_true",
+                        help="no training: measure bundled checkpoints on their task's public benchmarks "
+                             "(loopzoo.benchmarks) at the card's recommended iterations and add them to the card")
     parser.add_argument("--curve-every", type=int, metavar="EPOCHS",
                         help="no --minutes: rerun a bundled fixed-step checkpoint's recipe (from its card) into "
                              "runs/NAME.rerun (never bundled), evaluating every EPOCHS epochs at the card's recommended iterations, for "
@@ -109,6 +113,10 @@ def main() -> None:
         parser.error(f"--curve-every must be a positive number of epochs, got {args.curve_every}")
     if args.remeasure and (args.minutes is not None or args.bundle_only or args.width is not None):
         parser.error("--remeasure trains nothing: it cannot go with --minutes, --bundle-only or --width")
+    if args.benchmarks and (args.minutes is not None or args.bundle_only or args.remeasure or args.width is not None
+                            or args.curve_every is not None):
+        parser.error("--benchmarks trains nothing: it cannot go with --minutes, --bundle-only, --remeasure, --width "
+                     "or --curve-every")
     torch.set_num_threads(args.threads)
     names = args.names or zoo.zoo_names()
     for name in names:
@@ -117,6 +125,12 @@ def main() -> None:
             parser.error(f"--tag {args.tag} is a {zoo.TAGGED_RECIPES[args.tag]['task']} recipe, not one for {name}")
         if args.remeasure:
             bundle.remeasure(name)
+            continue
+        if args.benchmarks:
+            if loopzoo.config_for(name).task not in benchmarks.BENCHMARKS:
+                print(f"{name}: no public benchmark for its task; skipped")
+            else:
+                bundle.measure_benchmarks(name)
             continue
         if args.bundle_only:
             model_dir = zoo.finished(name, args.width)

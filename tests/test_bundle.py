@@ -115,3 +115,53 @@ def test_a_timed_runs_best_is_bundled_only_where_it_beats_the_bundle(zoo_dir, tm
     monkeypatch.setattr(bundle, "evaluate", lambda name, model_dir: _result(0.6))
     assert bundle.evaluate_and_bundle(NAME, best) == best
     assert bundle.evaluate_and_bundle(NAME, tmp_path / "run") == tmp_path / "run"  # a finished fixed-step run: always
+
+
+def _card_eval(iters: int) -> dict:
+    """A complete (made-up) card record: every figure a card shows, 0.5 everywhere."""
+    def split(label: str) -> dict:
+        return {"label": label, "samples": 10, "at": {str(p): 0.5 for p in (1, 10, 30, 100, 300, 500, iters)},
+                "best": 0.5, "best_iter": 3, "final": 0.5, "overthinking": 0.0}
+    return {"val": split("val"), "test": split("hard"), "rho_wx": 0.9}
+
+
+def test_measure_benchmarks_adds_the_public_scores_to_the_card_and_keeps_the_rest(zoo_dir, monkeypatch):
+    import dataclasses
+
+    from loopzoo import benchmarks, card
+
+    name = "sudoku-internal-recall-outernorm"
+    loopzoo.create(name, width=16, heads=2).save(str(zoo_dir / name), eval=_card_eval(4), iters_note="made up")
+    config = zoo_dir / name / "config.json"
+    meta = json.loads(config.read_text())
+    meta["model"]["iters"] = 4
+    config.write_text(json.dumps(meta))
+    before, weights = card.render(zoo_dir / name), (zoo_dir / name / "model.safetensors").read_bytes()
+    forum = dataclasses.replace(benchmarks.BENCHMARKS["sudoku"][0], name="forum", source="forum-hardest", n=6)
+    monkeypatch.setitem(benchmarks.BENCHMARKS, "sudoku", (forum,))
+    assert bundle.measure_benchmarks(name) == zoo_dir / name
+    new = json.loads(config.read_text())
+    record = new["benchmarks"]["forum"]
+    expected = benchmarks.run(forum, loopzoo.load(zoo_dir / name), 4)
+    assert record["iters"] == 4 and record["samples"] == 6
+    assert {k: v for k, v in record.items() if k != "seconds"} == {k: v for k, v in expected.items() if k != "seconds"}
+    assert {k: v for k, v in new.items() if k != "benchmarks"} == meta, "nothing else measured again"
+    assert (zoo_dir / name / "model.safetensors").read_bytes() == weights
+    text = (zoo_dir / name / "README.md").read_text()
+    assert text == card.render(zoo_dir / name) and "## Public benchmarks" in text and "## Public benchmarks" not in before
+    assert card.benchmarks_section(name, new) in text
+    del new["benchmarks"]
+    config.write_text(json.dumps(new))
+    assert card.render(zoo_dir / name) == before, "without a record the card is as it was"
+    assert not list(zoo_dir.glob(".*.tmp"))
+
+
+def test_measure_benchmarks_refuses_a_task_without_them_and_skips_what_is_not_bundled(zoo_dir):
+    from loopzoo.errors import LoopzooError
+
+    _bundled_untrained(zoo_dir, {"val": {"at": {"5": 0.9}}})
+    before = (zoo_dir / NAME / "config.json").read_text()
+    with pytest.raises(LoopzooError, match="no public benchmark is registered for task 'prefix-sums'"):
+        bundle.measure_benchmarks(NAME)
+    assert (zoo_dir / NAME / "config.json").read_text() == before
+    assert bundle.measure_benchmarks("chess-recall-outernorm") is None  # not bundled

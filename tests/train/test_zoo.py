@@ -106,6 +106,8 @@ def test_the_sudoku_timed_recipe_is_the_one_bench_time_to_target_measures():
     (["--remeasure", "--bundle-only"], "--remeasure trains nothing"),
     (["--curve-every", "3", "--minutes", "1"], "--curve-every reruns a fixed-step recipe"),
     (["--curve-every", "0"], "positive number of epochs"),
+    (["--benchmarks", "--minutes", "1"], "--benchmarks trains nothing"),
+    (["--benchmarks", "--remeasure"], "--benchmarks trains nothing"),
 ])
 @pytest.mark.subprocess
 def test_bad_width_options_are_refused_before_any_work(args, message):
