@@ -80,13 +80,14 @@ def schedule(meta: dict) -> str:
     """The learning-rate schedule of a run, in words: the paper's by epoch, or a timed run's."""
     train = meta.get("train", {})
     warmup, factor = train.get("warmup_epochs"), train.get("decay_factor")
+    steps = f" and {train['warmup_steps']:,} steps" if train.get("warmup_steps") else ""
     if train.get("decay_epoch", 60) is not None:
-        return (f"{train.get('epochs')} epochs, warmup {warmup} epochs, x{factor} at epoch {train.get('decay_epoch')}")
+        return (f"{train.get('epochs')} epochs, warmup {warmup} epochs{steps}, x{factor} at epoch {train.get('decay_epoch')}")
     from .train.recipe import decay_stages
 
     stages = enumerate(decay_stages(meta), start=1)
     tail = ", ".join(f"x{factor ** stage:g} from step {step:,} on" for stage, step in stages) or "no decay yet"
-    return f"timed run: warmup {warmup} epoch(s), then constant; {tail}"
+    return f"timed run: warmup {warmup} epoch(s){steps}, then constant; {tail}"
 
 
 def augmentation(task: str, train: dict) -> str:

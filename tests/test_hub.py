@@ -163,6 +163,8 @@ def test_card_describes_timed_runs_and_augmentation():
         "x0.1 from step 5,000 on, x0.01 from step 9,000 on")
     paper = {"train": {"epochs": 100, "warmup_epochs": 10.0, "decay_factor": 0.1, "decay_epoch": 60}}
     assert card.schedule(paper) == "100 epochs, warmup 10.0 epochs, x0.1 at epoch 60"
+    assert card.schedule({**timed, "train": {**timed["train"], "warmup_steps": 300}}).startswith(
+        "timed run: warmup 1.0 epoch(s) and 300 steps, then constant")
     assert card.augmentation("sudoku", timed["train"]).startswith("random validity-preserving symmetries")
     assert card.augmentation("sudoku", {"augment": False}) == "no augmentation"
     assert card.augmentation("prefix-sums", timed["train"]) == "no augmentation", "no symmetries registered"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 OVERRIDES = ("epochs", "batch_size", "lr", "seed", "train_size", "eval_samples", "eval_iters", "eval_every",
-             "checkpoint_every", "max_steps", "max_iters", "log_every", "ema", "segments")
+             "checkpoint_every", "max_steps", "max_iters", "log_every", "ema", "segments", "warmup_steps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int)
     g.add_argument("--lr", type=float)
     g.add_argument("--seed", type=int)
+    g.add_argument("--warmup-steps", type=int, metavar="N",
+                   help="a linear warmup over the first N steps, on top of the per-epoch one (default 0)")
     g.add_argument("--max-iters", type=int, help="progressive loss depth (default 30)")
     g.add_argument("--max-steps", type=int, help="stop after this many steps")
     g.add_argument("--train-size", type=int, help="use the first N training items")

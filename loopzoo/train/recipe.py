@@ -24,6 +24,10 @@ class TrainConfig:
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_epochs: float = 10.0
+    # A linear warmup over the first optimizer steps, on top of the per-epoch one: the epoch warmup
+    # changes the rate once an epoch, so a fine-tune (warmup_epochs < 1) takes its first steps at the
+    # full rate, and Adam's first update moves every weight by about ``lr`` at once.
+    warmup_steps: int = 0
     decay_epoch: int | None = 60  # None: constant after warmup until a final decay is started explicitly
     decay_factor: float = 0.1
     clip: float = 1.0
@@ -67,6 +71,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"training option {name} must be a positive integer, got {value!r}")
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be positive, got {self.lr!r}")
         if self.ema is not None and (isinstance(self.ema, bool) or not isinstance(self.ema, (int, float))
@@ -102,14 +108,17 @@ def paper_recipe(task: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**{"lr": TASK_LR.get(task, 3e-4), **overrides})
 
 
-def lr_factor(epoch: float, config: TrainConfig, decays: int = 0) -> float:
-    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor ** decays``.
+def lr_factor(epoch: float, config: TrainConfig, decays: int = 0, step: int | None = None) -> float:
+    """Exponential warmup ``1 - exp(-(epoch+1)/warmup)``, times ``decay_factor ** decays``, times
+    ``min(1, (step+1)/warmup_steps)`` where ``config.warmup_steps`` is set and ``step`` is given.
 
     The decay starts at ``decay_epoch`` (the paper's fixed schedule: one stage), or, for runs whose
     length is not known up front (``decay_epoch=None``), when the caller says so: ``decays`` is
     the number of decay stages begun so far (a second stage gives x0.01 after x0.1).
     """
     factor = 1.0 - math.exp(-(math.floor(epoch) + 1) / config.warmup_epochs) if config.warmup_epochs > 0 else 1.0
+    if config.warmup_steps and step is not None:
+        factor *= min(1.0, (step + 1) / config.warmup_steps)
     if config.decay_epoch is not None and epoch >= config.decay_epoch:
         decays = max(decays, 1)
     return factor * config.decay_factor ** decays

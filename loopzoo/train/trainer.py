@@ -265,7 +265,7 @@ class Trainer:
 
     def lr_at(self, step: int) -> float:
         epoch = step // self.steps_per_epoch
-        return self.config.lr * lr_factor(epoch, self.config, sum(step >= d for d in self.decays))
+        return self.config.lr * lr_factor(epoch, self.config, sum(step >= d for d in self.decays), step)
 
     def start_decay(self, *, again: bool = False) -> None:
         """Begin the final learning-rate decay now (runs without a fixed ``decay_epoch``).

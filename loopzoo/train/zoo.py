@@ -71,10 +71,16 @@ TIMED_DEFAULTS = dict(eval_every=10_000, eval_samples=500, checkpoint_every=200)
 # ``lichess``: see below.
 FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, init_from="sudoku-internal-recall-outernorm",
                  task_options={"source": "forum-hardest"}, probe={"split": "test", "source": "forum-hardest"})
+PUBLIC_MIX = {**FINE_TUNE, "task_options": {"source": "generated+forum-hardest"}}
+AB_ARMS = {"base": {}, "warmup": {"warmup_steps": 200}}
 TAGGED_RECIPES = {
     "public": dict(task="sudoku", train=FINE_TUNE),
     "public-k60": dict(task="sudoku", train={**FINE_TUNE, "max_iters": 60}),
     "mix": dict(task="sudoku", train={**FINE_TUNE, "lr": 1e-4, "task_options": {"source": "generated+forum-hardest"}}),
+    # the recipe comparison of issue 36 (docs/sudoku-data.md, scripts/compare_recipes.py): the flagship
+    # fine-tuned at ``public``'s rate on the generated and forum-hardest train splits (val: both, half
+    # each; the probe: the forum-hardest hard split); each arm changes one thing against ``ab-base``
+    **{f"ab-{arm}": dict(task="sudoku", train={**PUBLIC_MIX, **change}) for arm, change in AB_ARMS.items()},
     # the chess flagship fine-tuned on real Lichess puzzles and Stockfish-labelled positions (val: the
     # Lichess val split; the probe: 500 of the Lichess test split; test: the generated hard split)
     "lichess": dict(task="chess", train=dict(

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import loopzoo
-from loopzoo.train import checkpoints, lr_factor, paper_recipe
+from loopzoo.errors import ConfigError
+from loopzoo.train import TrainConfig, checkpoints, lr_factor, paper_recipe
 from loopzoo.train.trainer import TrainingDiverged, TrainingStopped, param_groups, progressive_iters
 
 TINY_MODEL = dict(width=16, heads=2)
@@ -175,6 +176,19 @@ def test_timed_runs_keep_the_rate_constant_until_the_decay_is_started():
     assert lr_factor(5_000, c) == pytest.approx(1.0)
     assert lr_factor(5_000, c, decays=1) == pytest.approx(0.1)
     assert lr_factor(5_000, c, decays=2) == pytest.approx(0.01), "a second stage multiplies once more"
+
+
+def test_warmup_steps_ramp_the_rate_linearly_within_the_first_epoch(tmp_path):
+    c = paper_recipe("sudoku", decay_epoch=None, warmup_epochs=0.0, warmup_steps=4, lr=1e-3)
+    assert [lr_factor(0, c, step=s) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
+    assert lr_factor(0, c) == 1.0, "without a step only the epoch warmup applies"
+    with_epochs = paper_recipe("sudoku", decay_epoch=None, warmup_epochs=1.0, warmup_steps=2)
+    assert lr_factor(0, with_epochs, step=0) == pytest.approx(0.5 * (1 - math.exp(-1.0)))
+    trainer = make(tmp_path, epochs=10, decay_epoch=None, warmup_epochs=0.0, warmup_steps=4)
+    assert [trainer.lr_at(s) / trainer.config.lr for s in (0, 3, 9)] == pytest.approx([0.25, 1.0, 1.0])
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ConfigError, match="warmup_steps"):
+            TrainConfig(warmup_steps=bad)
 
 
 def test_decay_stages_set_the_rate_from_their_steps_and_survive_a_resume(tmp_path):

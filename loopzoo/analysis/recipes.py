@@ -1,0 +1,106 @@
+"""Recipe comparisons at an equal budget (issue 36, item 2; ``scripts/compare_recipes.py``).
+
+Each arm is a tagged timed run (``runs/NAME.TAG``, a recipe of :data:`loopzoo.train.zoo.TAGGED_RECIPES`)
+trained for the same minutes on one core of its own. :func:`score` measures an arm's best model on
+held-out samples drawn with another seed than the runs' own evaluations (those chose the best
+model, so they would flatter it), and reads its learning curve from the run's eval records;
+:func:`changes` says in words what an arm's recipe changes against the first arm's; :func:`table`
+renders the comparison.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..runs import RunDir
+from .curves import training_minutes
+
+# What each task's arms are scored on (label -> load_split keywords besides the split's size): seed 1
+# draws samples apart from the runs' own val and probe (seed 0), which chose each run's best model.
+SPLITS: dict[str, dict[str, dict[str, Any]]] = {
+    "sudoku": {
+        "public val": dict(split="val", source="public", seed=1),
+        "public hard": dict(split="test", source="public", seed=1),
+        "generated hard": dict(split="test"),
+    },
+}
+# Training options a comparison does not call a change of recipe (bookkeeping, or the same for every arm).
+BOOKKEEPING = {"checkpoint_every", "log_every", "eval_every", "max_steps"}
+
+
+def changes(base: dict[str, Any], arm: dict[str, Any]) -> str:
+    """What ``arm``'s training options (a train.json ``train`` dict) change against ``base``'s, in words."""
+    keys = sorted(k for k in set(base) | set(arm) if k not in BOOKKEEPING and base.get(k) != arm.get(k))
+    return ", ".join(f"{k} {base.get(k)!r} -> {arm.get(k)!r}" for k in keys) or "(base)"
+
+
+def curve(run: RunDir, iters: int) -> list[dict[str, Any]]:
+    """The run's learning curve: per evaluation, training minutes, steps and exact match at ``iters``
+    on its val, its test and its probe (where it has one)."""
+    points = []
+    for record in run.evaluations(timed=True):
+        point = {"minutes": round(training_minutes(record), 2), "step": record["step"]}
+        for split in ("val", "test", "probe"):
+            if split in record and str(iters) in record[split]["at"]:
+                point[split] = record[split]["at"][str(iters)]
+        points.append(point)
+    return points
+
+
+def score(run: RunDir, iters: int, samples: int, splits: dict[str, dict[str, Any]] | None = None,
+          progress: bool = False) -> dict[str, Any]:
+    """One arm: its best model's exact match at ``iters`` on each of ``splits`` (``samples`` items each;
+    default: :data:`SPLITS` of its task), its steps and training minutes, and its curve."""
+    import loopzoo
+    from ..data import load_split
+    from ..errors import CheckpointError
+    from ..evaluate import accuracy_curve
+
+    model_dir = run.model_dir()
+    if model_dir is None:
+        raise CheckpointError(f"{run.path} has no best model yet: train the arm first "
+                              f"(scripts/train_zoo.py {run.name} --tag {run.tag} --minutes M --no-bundle)")
+    model = loopzoo.load(model_dir)
+    task = model.config.task
+    splits = SPLITS[task] if splits is None else splits
+    evals = run.evaluations(timed=True)
+    last = evals[-1] if evals else {}
+    result = {"ref": run.ref, "train": run.saved()["train"], "steps": last.get("step"),
+              "minutes": round(training_minutes(last), 2) if last else None,
+              "best_step": _best_step(model_dir), "iters": iters, "samples": samples, "scores": {}}
+    for label, keywords in splits.items():
+        data = load_split(task, n=samples, **keywords)
+        result["scores"][label] = round(accuracy_curve(model, data, iters, progress=progress).at(iters), 4)
+    result["curve"] = curve(run, iters)
+    return result
+
+
+def _best_step(model_dir) -> int | None:
+    """The step at which the kept model was evaluated (its config.json's ``eval`` record)."""
+    import json
+
+    return json.loads((model_dir / "config.json").read_text()).get("eval", {}).get("step")
+
+
+def table(results: dict[str, Any]) -> str:
+    """Markdown: one row per arm (what it changes, steps, minutes, each split's exact match), then each
+    arm's learning curve (val / probe at every evaluation)."""
+    arms = results["arms"]
+    labels = list(arms[0]["scores"])
+    base = arms[0]["train"]
+    head = ("| run | changes against the first | steps (train min) | best at step | "
+            + " | ".join(labels) + " |\n|---|---|---|---|" + "---|" * len(labels) + "\n")
+    rows = []
+    for arm in arms:
+        scores = " | ".join(f"{arm['scores'][label]:.1%}" for label in labels)
+        rows.append(f"| `{arm['ref']}` | {changes(base, arm['train'])} | {arm['steps']:,} ({arm['minutes']:.1f}) | "
+                    f"{arm['best_step'] if arm['best_step'] is not None else '-'} | {scores} |")
+    iters, samples = arms[0]["iters"], arms[0]["samples"]
+    curves = ["", f"Learning curves (the runs' own evaluations at {iters} iterations: val / probe, "
+              "minutes of training, steps):", ""]
+    for arm in arms:
+        points = "; ".join(f"{p['minutes']:.0f} min, {p['step']:,}: {p.get('val', float('nan')):.1%} / "
+                           f"{p.get('probe', float('nan')):.1%}" for p in arm["curve"])
+        curves.append(f"- `{arm['ref']}`: {points}")
+    note = (f"\n\nExact match at {iters} iterations on {samples:,} items of each split (seed 1 samples; the "
+            "runs chose their best model on seed 0 samples).")
+    return head + "\n".join(rows) + note + "\n" + "\n".join(curves)
