@@ -150,7 +150,7 @@ def run(bench: Benchmark, model, iters: int) -> dict[str, Any]:
         "label": bench.label, "short": bench.short, "task": bench.task, "source": bench.source, "split": bench.split,
         "seed": bench.seed, "samples": len(data), "iters": iters, "metric": bench.metric, "group_by": bench.group_by,
         "data_sha256": data.data_hash, "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
-        "overall": _cell(right), "groups": groups, **extras,
+        "overall": _cell(right), "groups": groups, "group_order": list(groups), **extras,
         "seconds": round(time.perf_counter() - t0, 1), "loopzoo": loopzoo.__version__,
     }
 

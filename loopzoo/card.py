@@ -126,7 +126,7 @@ def benchmarks_section(name: str, meta: dict[str, Any]) -> str:
         parts += ["", f"| set | samples | {record['metric']} |", "|---|---|---|",
                   f"| {record['label']} | {c['n']:,} | **{_pct(c['accuracy'])}** |"]
         parts += [f"| {record['group_by']}: {group} | {g['n']:,} | {_pct(g['accuracy'])} |"
-                  for group, g in record["groups"].items()]
+                  for group in record.get("group_order", record["groups"]) for g in (record["groups"][group],)]
         parts += ["", f"- At {record['iters']} iterations; measured on {record['date']} in {record['seconds']} s "
                       f"(loopzoo {record['loopzoo']}); source `{record['source']}`, split `{record['split']}`, "
                       f"seed {record['seed']}, data sha256 `{record['data_sha256']}`."]

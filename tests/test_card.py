@@ -62,3 +62,10 @@ def test_the_zoo_tables_show_the_headline_or_an_em_dash(kind, monkeypatch):
     assert "| 9.3% of 1,000 (public hard); 31.4% of 2,000 (Lichess) |" in rows["sudoku-internal-recall-outernorm"]
     assert "| — |" in rows["chess-internal-recall-outernorm"]
     assert all(line.count("|") == rows["sudoku-internal-recall-outernorm"].count("|") for line in rows.values())
+
+
+def test_groups_keep_their_benchmark_order_after_a_json_round_trip_sorts_them():
+    record = {**LICHESS, "groups": {"2000+": LICHESS["groups"]["2000+"], "<1000": LICHESS["groups"]["<1000"]},
+              "group_order": ["<1000", "2000+"]}
+    text = card.benchmarks_section("c", {"benchmarks": {"lichess": json.loads(json.dumps(record, sort_keys=True))}})
+    assert text.index("rating band: <1000") < text.index("rating band: 2000+")
