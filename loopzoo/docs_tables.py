@@ -64,6 +64,8 @@ TABLES: dict[str, Table] = {
                            "analysis.breadth:solve_table"),
     "sudoku-recipes": Table("docs/sudoku-data.md", "scripts/compare_recipes.py sudoku-internal-recall-outernorm --write",
                             "analysis.recipes:table"),
+    "chess-recipes": Table("docs/chess-data.md", "scripts/compare_recipes.py chess-internal-recall-outernorm --write",
+                           "analysis.recipes:table"),
     "sudoku-difficulty": Table("docs/sudoku-data.md", "scripts/sudoku_difficulty.py --write",
                                "data.sudoku_public:difficulty_table"),
     "lichess-flagship": Table("docs/chess-data.md", "scripts/eval_lichess.py --write", "tasks.chess_eval:markdown_report"),

@@ -13,18 +13,18 @@ then score them (the first tag is the base the others are compared with):
 
     python scripts/compare_recipes.py sudoku-internal-recall-outernorm --tags ab-base ab-warmup
     python scripts/compare_recipes.py sudoku-internal-recall-outernorm --tags ab-base ab-warmup --write
+    python scripts/compare_recipes.py chess-internal-recall-outernorm --tags ab-lichess ab-lichess-labels --samples 2000 --write
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from loopzoo import docs_tables
+from loopzoo import config_for, docs_tables
 from loopzoo.analysis import recipes
 from loopzoo.runs import RunDir
 from loopzoo.train.zoo import timed_run_dir
 
-TABLE = "sudoku-recipes"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tags", nargs="+", required=True, metavar="TAG", help="the arms' tags, the base first")
     p.add_argument("--iters", type=int, default=200, help="iterations at which exact match is read (default 200)")
     p.add_argument("--samples", type=int, default=500, help="items of each split (default 500)")
-    p.add_argument("--write", action="store_true", help=f"save docs/results/{TABLE}.json and its table in the docs")
+    p.add_argument("--write", action="store_true", help="save docs/results/TASK-recipes.json and its table in the docs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     arms = [recipes.score(RunDir(timed_run_dir(args.name, tag=tag)), args.iters, args.samples, progress=not args.quiet)
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {"name": args.name, "arms": arms}
     print(recipes.table(results))
     if args.write:
-        print(docs_tables.publish(TABLE, docs_tables.stamp(results, sys.argv)))
+        table = f"{config_for(args.name).task}-recipes"
+        print(docs_tables.publish(table, docs_tables.stamp(results, sys.argv)))
     return 0
 
 

@@ -71,6 +71,8 @@ TIMED_DEFAULTS = dict(eval_every=10_000, eval_samples=500, checkpoint_every=200)
 # ``lichess``: see below.
 FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, init_from="sudoku-internal-recall-outernorm",
                  task_options={"source": "forum-hardest"}, probe={"split": "test", "source": "forum-hardest"})
+LICHESS_FT = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=100, eval_samples=500, init_from="chess-internal-recall-outernorm",
+                  task_options={"source": "lichess+stockfish"}, probe={"split": "test", "source": "lichess"})
 PUBLIC_MIX = {**FINE_TUNE, "task_options": {"source": "generated+forum-hardest"}}
 AB_ARMS = {"base": {}, "warmup": {"warmup_steps": 200}}
 TAGGED_RECIPES = {
@@ -83,9 +85,11 @@ TAGGED_RECIPES = {
     **{f"ab-{arm}": dict(task="sudoku", train={**PUBLIC_MIX, **change}) for arm, change in AB_ARMS.items()},
     # the chess flagship fine-tuned on real Lichess puzzles and Stockfish-labelled positions (val: the
     # Lichess val split; the probe: 500 of the Lichess test split; test: the generated hard split)
-    "lichess": dict(task="chess", train=dict(
-        lr=3e-4, warmup_epochs=0.1, eval_iters=100, eval_samples=500, init_from="chess-internal-recall-outernorm",
-        task_options={"source": "lichess+stockfish"}, probe={"split": "test", "source": "lichess"})),
+    "lichess": dict(task="chess", train=LICHESS_FT),
+    # issue 37's data comparison at an equal budget (docs/chess-data.md): the puzzles alone, and the
+    # puzzles with the labelled positions, both with a warmup in steps
+    "ab-lichess": dict(task="chess", train={**LICHESS_FT, "warmup_steps": 200, "task_options": {"source": "lichess"}}),
+    "ab-lichess-labels": dict(task="chess", train={**LICHESS_FT, "warmup_steps": 200}),
 }
 
 
