@@ -74,7 +74,7 @@ FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, i
 LICHESS_FT = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=100, eval_samples=500, init_from="chess-internal-recall-outernorm",
                   task_options={"source": "lichess+stockfish"}, probe={"split": "test", "source": "lichess"})
 PUBLIC_MIX = {**FINE_TUNE, "task_options": {"source": "generated+forum-hardest"}}
-AB_ARMS = {"base": {}, "warmup": {"warmup_steps": 200}}
+AB_ARMS = {"base": {}, "warmup": {"warmup_steps": 200}, "ema": {"ema": 0.995}, "seg2": {"segments": 2}}
 TAGGED_RECIPES = {
     "public": dict(task="sudoku", train=FINE_TUNE),
     "public-k60": dict(task="sudoku", train={**FINE_TUNE, "max_iters": 60}),
