@@ -65,3 +65,9 @@ def test_an_arm_without_a_model_says_how_to_train_it(tmp_path):
     run.path.mkdir()
     with pytest.raises(CheckpointError, match="--tag ab-ema"):
         recipes.score(run, 3, 10)
+
+
+@pytest.mark.parametrize("task, label", [(task, label) for task, splits in recipes.SPLITS.items() for label in splits])
+def test_every_split_an_arm_is_scored_on_loads(task, label):
+    data = load_split(task, n=4, **recipes.SPLITS[task][label])
+    assert len(data) == 4 and data.task.name == task
