@@ -40,14 +40,17 @@ def changes(base: dict[str, Any], arm: dict[str, Any]) -> str:
 
 
 def curve(run: RunDir, iters: int) -> list[dict[str, Any]]:
-    """The run's learning curve: per evaluation, training minutes, steps and exact match at ``iters``
-    on its val, its test and its probe (where it has one)."""
+    """The run's learning curve: per evaluation, training minutes, steps and exact match on its val,
+    its test and its probe (where it has one), at ``iters`` where the run evaluated that count, else at
+    the largest count it evaluated (``at``: the count read)."""
     points = []
     for record in run.evaluations(timed=True):
-        point = {"minutes": round(training_minutes(record), 2), "step": record["step"]}
+        counts = sorted(int(i) for i in record["val"]["at"])
+        at = str(iters) if iters in counts else str(counts[-1])
+        point = {"minutes": round(training_minutes(record), 2), "step": record["step"], "at": int(at)}
         for split in ("val", "test", "probe"):
-            if split in record and str(iters) in record[split]["at"]:
-                point[split] = record[split]["at"][str(iters)]
+            if split in record and at in record[split]["at"]:
+                point[split] = record[split]["at"][at]
         points.append(point)
     return points
 
@@ -101,7 +104,8 @@ def table(results: dict[str, Any]) -> str:
         rows.append(f"| `{arm['ref']}` | {changes(base, arm['train'])} | {arm['steps']:,} ({arm['minutes']:.1f}) | "
                     f"{arm['best_step'] if arm['best_step'] is not None else '-'} | {scores} |")
     iters, samples = arms[0]["iters"], arms[0]["samples"]
-    curves = ["", f"Learning curves (the runs' own evaluations at {iters} iterations: val / probe, "
+    read = sorted({p.get("at", iters) for arm in arms for p in arm["curve"]})
+    curves = ["", f"Learning curves (the runs' own evaluations, {', '.join(map(str, read))} iterations: val / probe, "
               "minutes of training, steps):", ""]
     for arm in arms:
         points = "; ".join(f"{p['minutes']:.0f} min, {p['step']:,}: {p.get('val', float('nan')):.1%} / "

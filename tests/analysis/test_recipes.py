@@ -46,8 +46,9 @@ def test_an_arm_is_scored_on_its_best_model_and_its_curve_read_from_its_records(
         assert result["scores"][label] == pytest.approx(expected, abs=1e-4)
     assert (result["ref"], result["steps"], result["minutes"], result["best_step"]) == \
         ("prefix-sums-internal-recall-outernorm.ab-base", 90, 4.0, 40)
-    assert result["curve"] == [{"minutes": 2.0, "step": 40, "val": 0.5, "test": 0.25},
-                               {"minutes": 4.0, "step": 90, "val": 0.75, "test": 0.5, "probe": 0.125}]
+    assert result["curve"] == [{"minutes": 2.0, "step": 40, "at": 3, "val": 0.5, "test": 0.25},
+                               {"minutes": 4.0, "step": 90, "at": 3, "val": 0.75, "test": 0.5, "probe": 0.125}]
+    assert recipes.curve(run, 200)[0] == result["curve"][0], "a count the run never evaluated reads its largest"
 
 
 def test_the_table_has_a_row_and_a_curve_per_arm_against_the_first(tmp_path, prefix):
