@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -61,17 +60,14 @@ class Benchmark:
 def judge_sudoku(model, data: TaskDataset, iters: int) -> tuple[list[bool], dict[str, Any]]:
     """Exact match per puzzle at ``iters``; extras: the verifier's shares, the share of answers
     that keep every given, and the share of cells right."""
+    from .bundle import answer_checks
+
     solutions = model.solve(list(data.inputs), iters=iters, return_info=True)
     answers = [str(sol.answer) for sol in solutions]  # 81 digits each
     right = [a == t for a, t in zip(answers, data.answers)]
-    counts = Counter(sol.status for sol in solutions)
-    kept = [all(q == "." or q == a for q, a in zip(question, answer)) for question, answer in zip(data.inputs, answers)]
     cells = sum(sum(x == y for x, y in zip(a, t)) for a, t in zip(answers, data.answers))
-    return right, {
-        "verified": {status: round(counts[status] / len(solutions), 4) for status in ("valid", "invalid", "unknown")},
-        "givens_kept": round(sum(kept) / len(kept), 4),
-        "cells_right": round(cells / sum(len(t) for t in data.answers), 4),
-    }
+    return right, {**answer_checks(model, data.inputs, solutions),
+                   "cells_right": round(cells / sum(len(t) for t in data.answers), 4)}
 
 
 def judge_chess(model, data: TaskDataset, iters: int) -> tuple[list[bool], dict[str, Any]]:

@@ -97,12 +97,17 @@ def checked_answers(model, data, iters: int) -> dict:
     for sudoku also the share that keeps every given."""
     if not model.task.can_verify():
         return {}
-    solutions = model.solve(list(data.inputs), iters=iters, return_info=True)
+    return answer_checks(model, data.inputs, model.solve(list(data.inputs), iters=iters, return_info=True))
+
+
+def answer_checks(model, inputs, solutions) -> dict:
+    """Of ``solutions`` (one :class:`~loopzoo.Solution` per input): the shares the verifier passes, fails
+    or cannot check; for sudoku also the share of answers that keep every given of their input."""
     counts = Counter(sol.status for sol in solutions)
     out = {"verified": {status: round(counts[status] / len(solutions), 4) for status in ("valid", "invalid", "unknown")}}
     if model.config.task == "sudoku":
         kept = [all(q == "." or q == a for q, a in zip(question, str(sol.answer)))
-                for question, sol in zip(data.inputs, solutions)]
+                for question, sol in zip(inputs, solutions)]
         out["givens_kept"] = round(sum(kept) / len(kept), 4)
     return out
 
