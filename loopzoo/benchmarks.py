@@ -4,16 +4,24 @@ Our hard splits are hard by the standard of our own generators; the field compar
 (issues 36 and 37): sudoku on the hardest 20% of two public puzzle lists, chess on real Lichess
 puzzles. :data:`BENCHMARKS` says, per task, which split of which source, how many items, how an
 answer is judged and how the items are grouped; :func:`measure` runs a model on them at one
-iteration count and returns the record that a bundle keeps in its ``config.json`` under
+iteration count and returns the records that a bundle keeps in its ``config.json`` under
 ``"benchmarks"`` (:func:`loopzoo.bundle.measure_benchmarks`), which its card and the zoo tables
 show (:mod:`loopzoo.card`).
 
-A record, per benchmark name::
+A record is measured at fixed depth (one trajectory to ``iters``: the headline, keyed by the
+benchmark's name) or with breadth ``K > 1`` (``solve(..., breadth=K, halt="valid")``: ``K``
+trajectories per item, all stopping at the first answer that verifies, ``iters`` their cap; keyed
+``NAME@breadthK`` beside the fixed-depth record, :func:`key`). Either way it carries the compute:
+mean block evaluations per item (:func:`loopzoo.breadth.evaluations`; ``iters x depth`` at fixed
+depth). A record::
 
-    {"label", "short", "task", "source", "split", "seed", "samples", "iters", "metric", "group_by",
-     "data_sha256", "date", "seconds", "loopzoo",
+    {"label", "short", "task", "source", "split", "seed", "samples", "iters", "breadth", "evaluations",
+     "metric", "group_by", "data_sha256", "date", "seconds", "loopzoo",
      "overall": {"n", "right", "accuracy"}, "groups": {name: {"n", "right", "accuracy"}},
+     ...with breadth K > 1: "halt" ("valid"), "noise", "solve_seed" (solve's seed; "seed" is the sample's),
      ...extras of the judge: "verified", "givens_kept", "cells_right" (sudoku), "alternate_mates" (chess)}
+
+Records measured before breadth was an option lack ``"breadth"`` (read as 1) and ``"evaluations"``.
 """
 from __future__ import annotations
 
@@ -27,8 +35,11 @@ from .errors import LoopzooError
 
 if TYPE_CHECKING:
     from .data.base import TaskDataset
+    from .model import Solution
 
-Judge = Callable[[Any, "TaskDataset", int], tuple[list[bool], dict[str, Any]]]  # (model, data, iters) -> right per item, extras
+# (model, data, one Solution per item from solve(..., return_info=True)) -> right per item, extras
+Judge = Callable[[Any, "TaskDataset", "list[Solution]"], tuple[list[bool], dict[str, Any]]]
+BREADTH_HALT = "valid"  # a breadth record's halting: all K trajectories stop at the first answer that verifies
 Grouper = Callable[["Benchmark", "TaskDataset"], dict[str, list[int]]]  # group name -> item indices, in display order
 
 
@@ -57,12 +68,11 @@ class Benchmark:
 
 
 # --- judges: is each answer right, plus what else is cheap to report -------------------------
-def judge_sudoku(model, data: TaskDataset, iters: int) -> tuple[list[bool], dict[str, Any]]:
-    """Exact match per puzzle at ``iters``; extras: the verifier's shares, the share of answers
-    that keep every given, and the share of cells right."""
+def judge_sudoku(model, data: TaskDataset, solutions: list[Solution]) -> tuple[list[bool], dict[str, Any]]:
+    """Exact match per puzzle; extras: the verifier's shares, the share of answers that keep every
+    given, and the share of cells right."""
     from .bundle import answer_checks
 
-    solutions = model.solve(list(data.inputs), iters=iters, return_info=True)
     answers = [str(sol.answer) for sol in solutions]  # 81 digits each
     right = [a == t for a, t in zip(answers, data.answers)]
     cells = sum(sum(x == y for x, y in zip(a, t)) for a, t in zip(answers, data.answers))
@@ -70,12 +80,12 @@ def judge_sudoku(model, data: TaskDataset, iters: int) -> tuple[list[bool], dict
                    "cells_right": round(cells / sum(len(t) for t in data.answers), 4)}
 
 
-def judge_chess(model, data: TaskDataset, iters: int) -> tuple[list[bool], dict[str, Any]]:
-    """First move right per puzzle at ``iters`` (the puzzle's move, or another mating move where it
-    mates: :func:`loopzoo.tasks.chess_eval.move_right`); extra: how many were right only by that rule."""
+def judge_chess(model, data: TaskDataset, solutions: list[Solution]) -> tuple[list[bool], dict[str, Any]]:
+    """First move right per puzzle (the puzzle's move, or another mating move where it mates:
+    :func:`loopzoo.tasks.chess_eval.move_right`); extra: how many were right only by that rule."""
     from .tasks.chess_eval import move_right
 
-    moves = [str(m) for m in model.solve(list(data.inputs), iters=iters)]  # UCI strings
+    moves = [str(sol.answer) for sol in solutions]  # UCI strings
     right = [move_right(fen, move, answer) for fen, move, answer in zip(data.inputs, moves, data.answers)]
     alternate = sum(ok and move != answer for ok, move, answer in zip(right, moves, data.answers))
     return right, {"alternate_mates": alternate}
@@ -132,28 +142,55 @@ def _cell(right: Sequence[bool]) -> dict[str, Any]:
     return {"n": n, "right": int(sum(right)), "accuracy": round(sum(right) / n, 4) if n else None}
 
 
-def run(bench: Benchmark, model, iters: int) -> dict[str, Any]:
-    """The record of one benchmark for ``model`` at ``iters`` (see the module docstring)."""
+def check_search(breadth: Any, noise: Any, seed: Any) -> tuple[int, float, int]:
+    """``(breadth, noise, seed)`` checked as ``solve`` checks them (:class:`~loopzoo.errors.InputError`
+    naming a bad one), before any data are loaded."""
+    from .breadth import MAX_BREADTH, check_noise
+    from .model import check_count, check_iters
+
+    return check_iters(breadth, "breadth", high=MAX_BREADTH), check_noise(noise), check_count(seed, "seed", 2**63 - 1)
+
+
+def key(bench: Benchmark, breadth: int = 1) -> str:
+    """The key of a record: the benchmark's name at fixed depth, ``NAME@breadthK`` with breadth ``K > 1``."""
+    return bench.name if breadth == 1 else f"{bench.name}@breadth{breadth}"
+
+
+def run(bench: Benchmark, model, iters: int, breadth: int = 1, noise: float = 1.0, seed: int = 0) -> dict[str, Any]:
+    """The record of one benchmark for ``model`` at ``iters`` (see the module docstring): one
+    trajectory to ``iters``, or with ``breadth > 1`` that many per item, stopping at the first
+    verified answer (``noise``, ``seed``: the starts of trajectories ``1 .. K-1``, as in ``solve``)."""
     import loopzoo
 
+    from .breadth import evaluations
+
+    breadth, noise, seed = check_search(breadth, noise, seed)
     if model.config.task != bench.task:
         raise LoopzooError(f"{bench.name} is a {bench.task} benchmark; this model solves {model.config.task}")
     t0 = time.perf_counter()
     data = bench.load()
-    right, extras = bench.judge(model, data, iters)
+    halt = BREADTH_HALT if breadth > 1 else None
+    solutions = model.solve(list(data.inputs), iters=iters, halt=halt, breadth=breadth, noise=noise, seed=seed,
+                            return_info=True)
+    right, extras = bench.judge(model, data, solutions)
     groups = {name: _cell([right[i] for i in idx]) for name, idx in bench.groups(bench, data).items()}
+    search = {"halt": halt, "noise": noise, "solve_seed": seed} if breadth > 1 else {}
     return {
         "label": bench.label, "short": bench.short, "task": bench.task, "source": bench.source, "split": bench.split,
-        "seed": bench.seed, "samples": len(data), "iters": iters, "metric": bench.metric, "group_by": bench.group_by,
+        "seed": bench.seed, "samples": len(data), "iters": iters, "breadth": breadth, **search,
+        "evaluations": round(evaluations(model, solutions), 2), "metric": bench.metric, "group_by": bench.group_by,
         "data_sha256": data.data_hash, "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         "overall": _cell(right), "groups": groups, "group_order": list(groups), **extras,
         "seconds": round(time.perf_counter() - t0, 1), "loopzoo": loopzoo.__version__,
     }
 
 
-def measure(model, iters: int | None = None, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+def measure(model, iters: int | None = None, names: Sequence[str] | None = None, breadth: int = 1,
+            noise: float = 1.0, seed: int = 0) -> dict[str, dict[str, Any]]:
     """Records of ``model`` on its task's public benchmarks (``names``: only those), at ``iters``
-    (default: the model's recommended iterations), keyed by benchmark name."""
+    (default: the model's recommended iterations), with ``breadth`` trajectories per item (:func:`run`),
+    keyed by :func:`key`."""
+    breadth, noise, seed = check_search(breadth, noise, seed)
     benches = for_task(model.config.task)
     if names is not None:
         known = {b.name for b in benches}
@@ -163,4 +200,4 @@ def measure(model, iters: int | None = None, names: Sequence[str] | None = None)
                                f"choose from {', '.join(sorted(known))}")
         benches = tuple(b for b in benches if b.name in names)
     iters = iters or model.config.iters
-    return {b.name: run(b, model, iters) for b in benches}
+    return {key(b, breadth): run(b, model, iters, breadth, noise, seed) for b in benches}

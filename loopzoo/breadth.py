@@ -14,6 +14,7 @@ fails), ties broken by the model's confidence (:meth:`Task.confidence`) of the t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,13 @@ def check_noise(value: Any, what: str = "noise") -> float:
             or not 0 < float(value) < float("inf"):
         raise InputError(f"{what} must be a positive finite number, got {str(value)[:60]!r}")
     return float(value)
+
+
+def evaluations(model: Any, solutions: Sequence[Solution]) -> float:
+    """Mean block evaluations per input of ``solve(..., return_info=True)``'s ``solutions``: the
+    iterations over all runs and trajectories (``Solution.total_iters``) x blocks per iteration
+    (the config's ``depth``); the compute that breadth, restarts and halting are compared at."""
+    return model.config.depth * float(np.mean([s.total_iters for s in solutions]))
 
 
 def starts(model: LoopedTransformer, x: torch.Tensor, indices: list[int], breadth: int, seed: int,

@@ -199,26 +199,31 @@ def remeasure(name: str) -> Path | None:
     return install(name, tmp, meta)
 
 
-def measure_benchmarks(name: str, names: list[str] | None = None) -> Path | None:
+def measure_benchmarks(name: str, names: list[str] | None = None, breadth: int = 1, noise: float = 1.0) -> Path | None:
     """Measure ``name``'s bundled checkpoint on its task's public benchmarks (``names``: only those) at
     its card's recommended iterations, keep the records in its config.json under ``"benchmarks"`` and
-    rewrite its card; the bundle's directory, or None where ``name`` is not bundled. Nothing else is
-    measured again; weights, the card's other numbers and the records of other benchmarks stay. A
-    re-bundled model (new weights) starts without records. A task without benchmarks or data not
-    bundled raise a :class:`~loopzoo.errors.LoopzooError` before anything is written."""
+    rewrite its card; the bundle's directory, or None where ``name`` is not bundled. ``breadth=K > 1``
+    measures ``K`` trajectories per item with ``noise`` (:func:`loopzoo.benchmarks.run`), kept beside
+    the fixed-depth records (key ``NAME@breadthK``). Nothing else is measured again; weights, the
+    card's other numbers and the other records stay. A re-bundled model (new weights) starts without
+    records. A task without benchmarks, data not bundled or a bad ``breadth``/``noise`` raise a
+    :class:`~loopzoo.errors.LoopzooError` before anything is written."""
     import loopzoo
 
     from . import benchmarks
 
+    benchmarks.check_search(breadth, noise, 0)
     source = zoo_dir() / name
     if not (source / checkpoint.CONFIG_FILE).is_file():
         print(f"{name}: not bundled; skipped")
         return None
     meta = json.loads((source / checkpoint.CONFIG_FILE).read_text())
-    records = benchmarks.measure(loopzoo.load(source), meta["model"]["iters"], names)  # before anything is touched
+    model = loopzoo.load(source)
+    records = benchmarks.measure(model, meta["model"]["iters"], names, breadth, noise)  # before anything is touched
     for key, record in records.items():
-        print(f"{name}: {record['label']}: {record['overall']['accuracy']:.1%} of {record['samples']} "
-              f"at {record['iters']} iterations ({record['seconds']} s)")
+        print(f"{name}: {key}: {record['overall']['accuracy']:.1%} of {record['samples']} at {record['iters']} "
+              f"iterations, breadth {record['breadth']}, {record['evaluations']} block evaluations per item "
+              f"({record['seconds']} s)")
     tmp = zoo_dir() / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("eval.json"))

@@ -70,7 +70,7 @@ def front_matter(name: str, meta: dict[str, Any]) -> str:
             f"      split: {record['split']}",
             "    metrics:",
             "    - type: accuracy",
-            f"      name: {record['metric']} at {record['iters']} iterations",
+            f"      name: {record['metric']} at {record['iters']} iterations{_breadth_words(record)}",
             f"      value: {round(100 * record['overall']['accuracy'], 2)}",
         ]
     return "\n".join(lines)
@@ -112,39 +112,98 @@ def checked_line(ev: dict) -> str:
     return "Answers at the recommended iterations checked by the task's verifier (`Task.verify`): " + "; ".join(parts) + "."
 
 
+def _breadth(record: dict[str, Any]) -> int:
+    return record.get("breadth", 1)  # records from before breadth was an option: fixed depth
+
+
+def _breadth_words(record: dict[str, Any]) -> str:
+    return f", breadth {record['breadth']} (halt {record['halt']})" if _breadth(record) > 1 else ""
+
+
+def _checks(record: dict[str, Any]) -> list[str]:
+    """The card's lines on a record's answers: the verifier's shares, givens and cells (sudoku), mates (chess)."""
+    lines = []
+    if "verified" in record:
+        v = record["verified"]
+        kept = f"; every given kept in {_pct(record['givens_kept'])}" if "givens_kept" in record else ""
+        cells = f"; cells right {_pct(record['cells_right'])}" if "cells_right" in record else ""
+        lines.append(f"- Answers checked by the task's verifier (`Task.verify`): {_pct(v['valid'])} pass, "
+                     f"{_pct(v['invalid'])} fail, {_pct(v['unknown'])} cannot be checked{kept}{cells}.")
+    if "alternate_mates" in record:
+        k = record["alternate_mates"]
+        lines.append(f"- {'None' if k == 0 else f'{k:,}'} right only as a different mating move than the puzzle's.")
+    return lines
+
+
+def _fixed_depth_lines(record: dict[str, Any]) -> list[str]:
+    """A fixed-depth record: its table (overall, then each group) and how it was measured."""
+    c = record["overall"]
+    evaluations = f" ({record['evaluations']:,.1f} block evaluations per puzzle)" if "evaluations" in record else ""
+    parts = ["", f"| set | samples | {record['metric']} |", "|---|---|---|",
+             f"| {record['label']} | {c['n']:,} | **{_pct(c['accuracy'])}** |"]
+    parts += [f"| {record['group_by']}: {group} | {g['n']:,} | {_pct(g['accuracy'])} |"
+              for group in record.get("group_order", record["groups"]) for g in (record["groups"][group],)]
+    parts += ["", f"- At {record['iters']} iterations{evaluations}; measured on {record['date']} in {record['seconds']} s "
+                  f"(loopzoo {record['loopzoo']}); source `{record['source']}`, split `{record['split']}`, "
+                  f"seed {record['seed']}, data sha256 `{record['data_sha256']}`."]
+    return parts + _checks(record)
+
+
+def _breadth_lines(records: list[dict[str, Any]]) -> list[str]:
+    """One benchmark's fixed-depth and breadth records side by side: a row each (trajectories ``K``,
+    halting, cap, accuracy overall and per group, block evaluations per puzzle), then how each
+    breadth record was measured."""
+    first = records[0]
+    groups = list(first.get("group_order", first["groups"]))
+    parts = ["", f"With breadth on {first['label']}: `solve(..., breadth=K, halt=\"valid\")` runs `K` trajectories "
+                 "per puzzle (from `e` and from perturbed starts), all stopping at the first answer that verifies; "
+                 "the iterations are each trajectory's cap.", "",
+             f"| trajectories `K` | halt | iterations | samples | {first['metric']} | "
+             + "".join(f"{first['group_by']}: {g} | " for g in groups) + "block evaluations / puzzle |",
+             "|" + "---|" * (len(groups) + 6)]
+    for r in records:
+        cells = "".join(f"{_pct(r['groups'][g]['accuracy']) if g in r['groups'] else '–'} | " for g in groups)
+        evaluations = f"{r['evaluations']:,.1f}" if "evaluations" in r else "–"
+        parts.append(f"| {_breadth(r)} | {r.get('halt') or '–'} | {r['iters']} | {r['overall']['n']:,} "
+                     f"| **{_pct(r['overall']['accuracy'])}** | {cells}{evaluations} |")
+    for r in records:
+        if _breadth(r) > 1:
+            parts += ["", f"- `K = {r['breadth']}`: noise {r['noise']}, seed {r['solve_seed']}; measured on {r['date']} in "
+                          f"{r['seconds']} s (loopzoo {r['loopzoo']}), data sha256 `{r['data_sha256']}`."]
+            parts += ["  " + line for line in _checks(r)]
+    return parts
+
+
 def benchmarks_section(name: str, meta: dict[str, Any]) -> str:
     """The card's "Public benchmarks" section, from ``meta["benchmarks"]`` (:mod:`loopzoo.benchmarks`),
-    led by a blank line; empty where none was measured, so that such cards stay as they were."""
+    led by a blank line; empty where none was measured, so that such cards stay as they were. Per
+    benchmark: its fixed-depth record's table, then, where breadth was measured, a table of the
+    fixed-depth and breadth records side by side."""
     records = meta.get("benchmarks") or {}
     if not records:
         return ""
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for record in records.values():
+        by_label.setdefault(record["label"], []).append(record)
+    wide = any(_breadth(r) > 1 for r in records.values())
     parts = ["", "", "## Public benchmarks", "",
              "Public data that the field compares on (beside the bundled splits above), measured by",
-             f"`python scripts/train_zoo.py {name} --benchmarks` (`loopzoo.bundle.measure_benchmarks`)."]
-    for record in records.values():
-        c = record["overall"]
-        parts += ["", f"| set | samples | {record['metric']} |", "|---|---|---|",
-                  f"| {record['label']} | {c['n']:,} | **{_pct(c['accuracy'])}** |"]
-        parts += [f"| {record['group_by']}: {group} | {g['n']:,} | {_pct(g['accuracy'])} |"
-                  for group in record.get("group_order", record["groups"]) for g in (record["groups"][group],)]
-        parts += ["", f"- At {record['iters']} iterations; measured on {record['date']} in {record['seconds']} s "
-                      f"(loopzoo {record['loopzoo']}); source `{record['source']}`, split `{record['split']}`, "
-                      f"seed {record['seed']}, data sha256 `{record['data_sha256']}`."]
-        if "verified" in record:
-            v = record["verified"]
-            kept = f"; every given kept in {_pct(record['givens_kept'])}" if "givens_kept" in record else ""
-            cells = f"; cells right {_pct(record['cells_right'])}" if "cells_right" in record else ""
-            parts.append(f"- Answers checked by the task's verifier (`Task.verify`): {_pct(v['valid'])} pass, "
-                         f"{_pct(v['invalid'])} fail, {_pct(v['unknown'])} cannot be checked{kept}{cells}.")
-        if "alternate_mates" in record:
-            k = record["alternate_mates"]
-            parts.append(f"- {'None' if k == 0 else f'{k:,}'} right only as a different mating move than the puzzle's.")
+             f"`python scripts/train_zoo.py {name} --benchmarks` (`loopzoo.bundle.measure_benchmarks`)"
+             + ("; the breadth rows by adding `--breadth K`." if wide else ".")]
+    for group in by_label.values():
+        fixed = [r for r in group if _breadth(r) == 1]
+        broad = sorted((r for r in group if _breadth(r) > 1), key=_breadth)
+        for record in fixed:
+            parts += _fixed_depth_lines(record)
+        if broad:
+            parts += _breadth_lines(fixed + broad)
     return "\n".join(parts)
 
 
 def benchmark_cell(meta: dict[str, Any]) -> str:
-    """The zoo tables' public-benchmark cell: each record's headline, or an em dash where none was measured."""
-    records = (meta.get("benchmarks") or {}).values()
+    """The zoo tables' public-benchmark cell: each fixed-depth record's headline (breadth records are
+    on the card only), or an em dash where none was measured."""
+    records = [r for r in (meta.get("benchmarks") or {}).values() if _breadth(r) == 1]
     return "; ".join(f"{_pct(r['overall']['accuracy'])} of {r['samples']:,} ({r['short']})" for r in records) or "—"
 
 

@@ -31,6 +31,7 @@ Two ways to say how long to train:
     python scripts/train_zoo.py --bundle-only        # re-evaluate and re-bundle finished runs
     python scripts/train_zoo.py chess-recall-outernorm --remeasure   # a card measured before the data were rewritten
     python scripts/train_zoo.py sudoku-internal-recall-outernorm --benchmarks   # add its public benchmarks to the card
+    python scripts/train_zoo.py sudoku-internal-recall-outernorm --benchmarks --breadth 16   # and with 16 trajectories
     python scripts/train_zoo.py prefix-sums-internal-recall-outernorm --curve-every 3 --no-bundle
 
 A wider try of a timed name (``--width 256``, heads of 32 channels unless ``--heads``) trains in its
@@ -81,6 +82,10 @@ def main() -> None:
     parser.add_argument("--benchmarks", action="store_true",
                         help="no training: measure bundled checkpoints on their task's public benchmarks "
                              "(loopzoo.benchmarks) at the card's recommended iterations and add them to the card")
+    parser.add_argument("--breadth", type=int, metavar="K",
+                        help="with --benchmarks: K trajectories per item, stopping at the first verified answer "
+                             "(solve(..., breadth=K, halt='valid')), recorded beside the fixed-depth record (default 1: fixed depth)")
+    parser.add_argument("--noise", type=float, help="with --benchmarks --breadth: the perturbation of the starts (default 1.0)")
     parser.add_argument("--curve-every", type=int, metavar="EPOCHS",
                         help="no --minutes: rerun a bundled fixed-step checkpoint's recipe (from its card) into "
                              "runs/NAME.rerun (never bundled), evaluating every EPOCHS epochs at the card's recommended iterations, for "
@@ -117,6 +122,13 @@ def main() -> None:
                             or args.curve_every is not None):
         parser.error("--benchmarks trains nothing: it cannot go with --minutes, --bundle-only, --remeasure, --width "
                      "or --curve-every")
+    if (args.breadth is not None or args.noise is not None) and not args.benchmarks:
+        parser.error("--breadth and --noise need --benchmarks")
+    breadth, noise = 1 if args.breadth is None else args.breadth, 1.0 if args.noise is None else args.noise
+    try:
+        benchmarks.check_search(breadth, noise, 0)
+    except loopzoo.InputError as exc:
+        parser.error(f"--breadth/--noise: {exc}")
     torch.set_num_threads(args.threads)
     names = args.names or zoo.zoo_names()
     for name in names:
@@ -130,7 +142,7 @@ def main() -> None:
             if loopzoo.config_for(name).task not in benchmarks.BENCHMARKS:
                 print(f"{name}: no public benchmark for its task; skipped")
             else:
-                bundle.measure_benchmarks(name)
+                bundle.measure_benchmarks(name, breadth=breadth, noise=noise)
             continue
         if args.bundle_only:
             model_dir = zoo.finished(name, args.width)

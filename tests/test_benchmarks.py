@@ -10,7 +10,7 @@ import loopzoo
 from loopzoo import benchmarks
 from loopzoo.data import load_split
 from loopzoo.data.base import TaskDataset
-from loopzoo.errors import DataError, LoopzooError
+from loopzoo.errors import DataError, InputError, LoopzooError
 from loopzoo.model import Solution
 
 # the bundled public list that is always there (17-clue, and so "public", may not be bundled yet)
@@ -22,7 +22,7 @@ class Oracle:
     """A stand-in model: the right answer for items where ``right(i)``, else ``wrong(answer)``."""
 
     def __init__(self, task: str, data: TaskDataset, right, wrong):
-        self.config = SimpleNamespace(task=task, iters=7)
+        self.config = SimpleNamespace(task=task, iters=7, depth=1)
         self.data, self.right, self.wrong = data, right, wrong
         self.calls: list[int] = []
 
@@ -53,6 +53,7 @@ def test_sudoku_exact_match_verifier_givens_and_cells_per_list():
     model = Oracle("sudoku", data, right=lambda i: i % 3 == 0, wrong=lambda a: "1" * 81)  # breaks givens and rules
     record = benchmarks.run(FORUM, model, iters=5)
     assert model.calls == [5] and record["iters"] == 5 and record["samples"] == 12
+    assert record["breadth"] == 1 and record["evaluations"] == 5 and "halt" not in record
     assert record["overall"] == {"n": 12, "right": 4, "accuracy": round(4 / 12, 4)}
     assert record["groups"] == {"forum-hardest": record["overall"]}
     assert record["verified"] == {"valid": round(4 / 12, 4), "invalid": round(8 / 12, 4), "unknown": 0.0}
@@ -120,6 +121,13 @@ def test_a_tiny_chess_model_is_measured_at_its_recommended_iterations():
     report = first_move_report(data.inputs, model.solve(data.inputs, iters=2), data.answers, data.ratings)
     assert list(records) == ["lichess"] and records["lichess"]["iters"] == 2
     assert records["lichess"]["overall"]["right"] == report["overall"]["right"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(benchmarks.BENCHMARKS, "chess", (bench,))
+        wide = benchmarks.measure(model, iters=2, breadth=2)["lichess@breadth2"]
+    sols = model.solve(data.inputs, iters=2, halt="valid", breadth=2, return_info=True)
+    assert wide["overall"]["right"] == first_move_report(data.inputs, [s.answer for s in sols], data.answers,
+                                                         data.ratings)["overall"]["right"]
+    assert wide["breadth"] == 2 and wide["halt"] == "valid"
     with pytest.raises(LoopzooError, match="unknown chess benchmark\\(s\\) 'nope'; choose from lichess"):
         benchmarks.measure(model, names=["nope"])
     with pytest.raises(LoopzooError, match="lichess is a chess benchmark; this model solves sudoku"):
@@ -145,3 +153,39 @@ def test_a_tiny_sudoku_model_agrees_with_the_cards_own_check(sudoku):
     assert record["overall"]["right"] == sum(a == t for a, t in zip(answers, data.answers))
     checked = bundle.checked_answers(sudoku, data, 2)
     assert record["verified"] == checked["verified"] and record["givens_kept"] == checked["givens_kept"]
+
+
+def test_a_breadth_record_is_seeded_carries_its_search_and_compute_and_sits_beside_the_fixed_one(sudoku, monkeypatch):
+    """breadth=K records what solve(..., breadth=K, halt="valid") gives, under its own key; the same seed, the same record."""
+    bench = dataclasses.replace(FORUM, n=4)
+    monkeypatch.setitem(benchmarks.BENCHMARKS, "sudoku", (bench,))
+    fixed = benchmarks.measure(sudoku, iters=3)
+    wide = benchmarks.measure(sudoku, iters=3, breadth=4, noise=0.5, seed=7)
+    assert list(fixed) == ["forum"] and list(wide) == ["forum@breadth4"] == [benchmarks.key(bench, 4)]
+    record = wide["forum@breadth4"]
+    assert (record["breadth"], record["halt"], record["noise"], record["solve_seed"], record["seed"]) == (4, "valid", 0.5, 7, 0)
+    assert fixed["forum"]["breadth"] == 1 and fixed["forum"]["evaluations"] == 3 * sudoku.config.depth
+    data = bench.load()
+    sols = sudoku.solve(data.inputs, iters=3, halt="valid", breadth=4, noise=0.5, seed=7, return_info=True)
+    assert record["overall"]["right"] == sum(str(s.answer) == t for s, t in zip(sols, data.answers))
+    assert record["evaluations"] == round(sudoku.config.depth * sum(s.total_iters for s in sols) / 4, 2)
+    assert 0 < record["evaluations"] <= 4 * 3 * sudoku.config.depth
+    again = benchmarks.run(bench, sudoku, 3, breadth=4, noise=0.5, seed=7)
+    assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in record.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"breadth": 0}, "breadth must be a positive integer, got '0'"),
+    ({"breadth": 2.5}, "breadth must be a positive integer, got '2.5'"),
+    ({"breadth": 5000}, "breadth is 5000, above loopzoo's limit of 1024"),
+    ({"breadth": 4, "noise": 0}, "noise must be a positive finite number, got '0'"),
+    ({"seed": -1}, "seed must be a non-negative integer, got '-1'"),
+])
+def test_a_bad_breadth_noise_or_seed_is_refused_by_name_before_any_data_load(options, message, monkeypatch):
+    model = Oracle("sudoku", FORUM.load(), bool, str)
+    monkeypatch.setattr(benchmarks.Benchmark, "load", lambda self: pytest.fail("data loaded"))
+    with pytest.raises(InputError, match=message):
+        benchmarks.measure(model, **options)
+    with pytest.raises(InputError, match=message):
+        benchmarks.run(FORUM, model, 2, **options)
+    assert model.calls == []

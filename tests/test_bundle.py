@@ -129,6 +129,7 @@ def test_measure_benchmarks_adds_the_public_scores_to_the_card_and_keeps_the_res
     import dataclasses
 
     from loopzoo import benchmarks, card
+    from loopzoo.errors import InputError
 
     name = "sudoku-internal-recall-outernorm"
     loopzoo.create(name, width=16, heads=2).save(str(zoo_dir / name), eval=_card_eval(4), iters_note="made up")
@@ -150,6 +151,14 @@ def test_measure_benchmarks_adds_the_public_scores_to_the_card_and_keeps_the_res
     text = (zoo_dir / name / "README.md").read_text()
     assert text == card.render(zoo_dir / name) and "## Public benchmarks" in text and "## Public benchmarks" not in before
     assert card.benchmarks_section(name, new) in text
+    with pytest.raises(InputError, match="breadth must be a positive integer, got '0'"):
+        bundle.measure_benchmarks(name, breadth=0)
+    assert json.loads(config.read_text()) == new, "a bad breadth writes nothing"
+    bundle.measure_benchmarks(name, breadth=2, noise=0.5)
+    wide = json.loads(config.read_text())["benchmarks"]
+    assert list(wide) == ["forum", "forum@breadth2"] and wide["forum"] == record, "the fixed-depth record stays"
+    assert (wide["forum@breadth2"]["breadth"], wide["forum@breadth2"]["noise"]) == (2, 0.5)
+    assert "| 2 | valid | 4 | 6 |" in (zoo_dir / name / "README.md").read_text()
     del new["benchmarks"]
     config.write_text(json.dumps(new))
     assert card.render(zoo_dir / name) == before, "without a record the card is as it was"

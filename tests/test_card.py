@@ -69,3 +69,35 @@ def test_groups_keep_their_benchmark_order_after_a_json_round_trip_sorts_them():
               "group_order": ["<1000", "2000+"]}
     text = card.benchmarks_section("c", {"benchmarks": {"lichess": json.loads(json.dumps(record, sort_keys=True))}})
     assert text.index("rating band: <1000") < text.index("rating band: 2000+")
+
+
+WIDE = {**PUBLIC, "breadth": 16, "halt": "valid", "noise": 1.0, "solve_seed": 0, "evaluations": 2345.6, "seconds": 80.0,
+        "overall": {"n": 1000, "right": 200, "accuracy": 0.2},
+        "groups": {"forum-hardest": {"n": 510, "right": 40, "accuracy": 0.0784}, "17-clue": {"n": 490, "right": 160, "accuracy": 0.3267}},
+        "verified": {"valid": 0.2, "invalid": 0.8, "unknown": 0.0}}
+
+
+def test_breadth_rows_sit_beside_the_fixed_depth_row_and_leave_the_zoo_cell_alone():
+    fixed = {**PUBLIC, "breadth": 1, "evaluations": 391.0}
+    meta = {"benchmarks": {"public-hard": fixed, "public-hard@breadth16": WIDE}}
+    text = card.benchmarks_section("s", meta)
+    alone = card.benchmarks_section("s", {"benchmarks": {"public-hard": fixed}})
+    assert "--breadth" not in alone and "--benchmarks` (`loopzoo.bundle.measure_benchmarks`); the breadth rows by adding `--breadth K`." in text
+    assert text.count("| public hard split | 1,000 | **9.3%** |") == 1 and "- At 391 iterations (391.0 block evaluations per puzzle);" in text
+    assert ("| trajectories `K` | halt | iterations | samples | exact match | list: forum-hardest | list: 17-clue "
+            "| block evaluations / puzzle |\n|---|---|---|---|---|---|---|---|\n"
+            "| 1 | – | 391 | 1,000 | **9.3%** | 2.0% | 16.9% | 391.0 |\n"
+            "| 16 | valid | 391 | 1,000 | **20.0%** | 7.8% | 32.7% | 2,345.6 |") in text
+    assert text.endswith("- `K = 16`: noise 1.0, seed 0; measured on 2026-12-08 in 80.0 s (loopzoo 0.1.0), data sha256 "
+                         f"`{'ab' * 32}`.\n  - Answers checked by the task's verifier (`Task.verify`): 20.0% pass, 80.0% fail, "
+                         "0.0% cannot be checked; every given kept in 99.0%; cells right 60.5%.")
+    assert card.benchmark_cell(meta) == card.benchmark_cell({"benchmarks": {"public-hard": fixed}}) == "9.3% of 1,000 (public hard)"
+    old = card.benchmarks_section("s", {"benchmarks": {"public-hard": PUBLIC, "public-hard@breadth16": WIDE}})
+    assert "| 1 | – | 391 | 1,000 | **9.3%** | 2.0% | 16.9% | – |" in old, "a record from before breadth: evaluations not recorded"
+
+
+def test_the_front_matter_names_a_breadth_record_by_its_trajectories():
+    meta = json.loads((hub.bundled()["sudoku-internal-recall-outernorm"] / "config.json").read_text())
+    text = card.front_matter("s", {**meta, "benchmarks": {"public-hard": PUBLIC, "public-hard@breadth16": WIDE}})
+    assert "name: exact match at 391 iterations\n" in text
+    assert "name: exact match at 391 iterations, breadth 16 (halt valid)\n      value: 20.0" in text

@@ -95,7 +95,7 @@ def solve_point(model: Any, inputs: list[Any], references: list[Any], method: st
     sols = model.solve(list(inputs), iters=depth, halt="valid", seed=seed, batch_size=batch_size, return_info=True,
                        **knob)
     ok = [str(s.answer) == str(r) for s, r in zip(sols, references)]
-    return Point(method, depth, k, float(np.mean(ok)), model.config.depth * float(np.mean([s.total_iters for s in sols])))
+    return Point(method, depth, k, float(np.mean(ok)), breadth.evaluations(model, sols))
 
 
 def plot(points: list[Point], path: str, title: str) -> None:

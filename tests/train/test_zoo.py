@@ -108,6 +108,9 @@ def test_the_sudoku_timed_recipe_is_the_one_bench_time_to_target_measures():
     (["--curve-every", "0"], "positive number of epochs"),
     (["--benchmarks", "--minutes", "1"], "--benchmarks trains nothing"),
     (["--benchmarks", "--remeasure"], "--benchmarks trains nothing"),
+    (["--breadth", "4"], "--breadth and --noise need --benchmarks"),
+    (["--benchmarks", "--breadth", "0"], "--breadth/--noise: breadth must be a positive integer, got '0'"),
+    (["--benchmarks", "--breadth", "4", "--noise", "0"], "--breadth/--noise: noise must be a positive finite number"),
 ])
 @pytest.mark.subprocess
 def test_bad_width_options_are_refused_before_any_work(args, message):
