@@ -12,7 +12,8 @@ calls. ``--mode solve`` (e.g. chess, where answers are chosen by agreement): a r
     python scripts/bench_breadth.py chess-internal-recall-outernorm --source lichess --n 200 --mode solve \\
         --depths 22 50 --ks 1 4 16 --threads 1
 
-``--write breadth-sudoku`` (``--mode grid``) saves the grid as docs/results/breadth-sudoku.json, ``--write
+``--write breadth-sudoku`` or ``breadth-sudoku-public`` (``--mode grid``) saves the grid as
+docs/results/NAME.json, ``--write
 breadth-chess`` (``--mode solve``) adds its cells to docs/results/breadth-chess.json (cells of other caps, ``K``
 or noise stay); either renders its table in docs/verification.md.
 """
@@ -38,7 +39,7 @@ def table(points: list[bench.Point], n: int) -> str:
     return "\n".join(rows)
 
 
-WRITES = {"breadth-sudoku": "grid", "breadth-chess": "solve"}  # table -> the mode that measures it
+WRITES = {"breadth-sudoku": "grid", "breadth-sudoku-public": "grid", "breadth-chess": "solve"}  # table -> the mode that measures it
 
 
 def write(name: str, points: list[bench.Point], n: int, noise: float, argv: list[str]) -> str:
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--plot", default=None)
     ap.add_argument("--write", choices=sorted(WRITES), help="save the points in docs/results/NAME.json and render that "
-                    "table of docs/verification.md (breadth-sudoku: --mode grid; breadth-chess: --mode solve)")
+                    "table of docs/verification.md (breadth-sudoku, breadth-sudoku-public: --mode grid; breadth-chess: "
+                    "--mode solve)")
     args = ap.parse_args(argv)
     if args.write and WRITES[args.write] != args.mode:
         ap.error(f"--write {args.write} is measured with --mode {WRITES[args.write]}")

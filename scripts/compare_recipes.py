@@ -14,6 +14,12 @@ then score them (the first tag is the base the others are compared with):
     python scripts/compare_recipes.py sudoku-internal-recall-outernorm --tags ab-base ab-warmup
     python scripts/compare_recipes.py sudoku-internal-recall-outernorm --tags ab-base ab-warmup --write
     python scripts/compare_recipes.py chess-internal-recall-outernorm --tags ab-lichess ab-lichess-labels --samples 2000 --write
+    python scripts/compare_recipes.py chess-internal-recall-outernorm --tags vs-looped vs-untied vs-untied-params \\
+        --iters 100 --samples 2000 --write chess-looped-untied
+
+A tag that names its model (``vs-untied``: the untied baseline) is read from that model's run folder
+(``runs/chess-fixed15.vs-untied``), and the table then adds each arm's parameters and the iterations it is
+read at (a model of untied layers: its one pass).
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import sys
 from loopzoo import config_for, docs_tables
 from loopzoo.analysis import recipes
 from loopzoo.runs import RunDir
-from loopzoo.train.zoo import timed_run_dir
+from loopzoo.train.zoo import TAGGED_RECIPES, tagged_name, timed_run_dir
 
 
 
@@ -34,15 +40,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tags", nargs="+", required=True, metavar="TAG", help="the arms' tags, the base first")
     p.add_argument("--iters", type=int, default=200, help="iterations at which exact match is read (default 200)")
     p.add_argument("--samples", type=int, default=500, help="items of each split (default 500)")
-    p.add_argument("--write", action="store_true", help="save docs/results/TASK-recipes.json and its table in the docs")
+    p.add_argument("--write", nargs="?", const="", metavar="TABLE",
+                   help="save docs/results/TABLE.json (default TASK-recipes) and render its table in the docs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    arms = [recipes.score(RunDir(timed_run_dir(args.name, tag=tag)), args.iters, args.samples, progress=not args.quiet)
-            for tag in args.tags]
+    table = args.write or f"{config_for(args.name).task}-recipes"
+    if args.write is not None and docs_tables.TABLES.get(table, None) is None:
+        p.error(f"--write {table}: no such table; recipe tables: "
+                f"{', '.join(n for n, t in docs_tables.TABLES.items() if t.render == 'analysis.recipes:table')}")
+    unknown = [tag for tag in args.tags if tag not in TAGGED_RECIPES]
+    if unknown:
+        p.error(f"unknown tag(s) {', '.join(unknown)}; choose from {', '.join(sorted(TAGGED_RECIPES))}")
+    names = [tagged_name(tag) or args.name for tag in args.tags]  # a tag may name its model (the untied baseline)
+    arms = [recipes.score(RunDir(timed_run_dir(name, tag=tag)), args.iters, args.samples, progress=not args.quiet)
+            for name, tag in zip(names, args.tags)]
     results = {"name": args.name, "arms": arms}
     print(recipes.table(results))
-    if args.write:
-        table = f"{config_for(args.name).task}-recipes"
+    if args.write is not None:
         print(docs_tables.publish(table, docs_tables.stamp(results, sys.argv)))
     return 0
 

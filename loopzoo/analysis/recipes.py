@@ -33,10 +33,19 @@ SPLITS: dict[str, dict[str, dict[str, Any]]] = {
 BOOKKEEPING = {"checkpoint_every", "log_every", "eval_every", "max_steps"}
 
 
-def changes(base: dict[str, Any], arm: dict[str, Any]) -> str:
-    """What ``arm``'s training options (a train.json ``train`` dict) change against ``base``'s, in words."""
+# Model options a comparison names where arms differ (the rest follow from the name).
+MODEL_KEYS = ("name", "width", "heads", "depth")
+
+
+def changes(base: dict[str, Any], arm: dict[str, Any], base_model: dict[str, Any] | None = None,
+            arm_model: dict[str, Any] | None = None) -> str:
+    """What ``arm``'s training options (a train.json ``train`` dict) and, where given, its model (a
+    train.json ``model`` dict: :data:`MODEL_KEYS`) change against ``base``'s, in words."""
+    base_model, arm_model = base_model or {}, arm_model or {}
+    model = [f"{k} {base_model.get(k)!r} -> {arm_model.get(k)!r}" for k in MODEL_KEYS
+             if base_model.get(k) != arm_model.get(k)]
     keys = sorted(k for k in set(base) | set(arm) if k not in BOOKKEEPING and base.get(k) != arm.get(k))
-    return ", ".join(f"{k} {base.get(k)!r} -> {arm.get(k)!r}" for k in keys) or "(base)"
+    return ", ".join(model + [f"{k} {base.get(k)!r} -> {arm.get(k)!r}" for k in keys]) or "(base)"
 
 
 def curve(run: RunDir, iters: int) -> list[dict[str, Any]]:
@@ -58,7 +67,9 @@ def curve(run: RunDir, iters: int) -> list[dict[str, Any]]:
 def score(run: RunDir, iters: int, samples: int, splits: dict[str, dict[str, Any]] | None = None,
           progress: bool = False) -> dict[str, Any]:
     """One arm: its best model's exact match at ``iters`` on each of ``splits`` (``samples`` items each;
-    default: :data:`SPLITS` of its task), its steps and training minutes, and its curve."""
+    default: :data:`SPLITS` of its task), its parameters, steps and training minutes, and its curve.
+    A model of several untied layers is read after its one pass, as it was trained (``iters`` is a
+    looped model's)."""
     import loopzoo
     from ..data import load_split
     from ..errors import CheckpointError
@@ -70,10 +81,13 @@ def score(run: RunDir, iters: int, samples: int, splits: dict[str, dict[str, Any
                               f"(scripts/train_zoo.py {run.name} --tag {run.tag} --minutes M --no-bundle)")
     model = loopzoo.load(model_dir)
     task = model.config.task
+    iters = iters if model.config.depth == 1 else model.config.iters
     splits = SPLITS[task] if splits is None else splits
     evals = run.evaluations(timed=True)
     last = evals[-1] if evals else {}
-    result = {"ref": run.ref, "train": run.saved()["train"], "steps": last.get("step"),
+    saved = run.saved()
+    result = {"ref": run.ref, "train": saved["train"], "model": saved["model"],
+              "parameters": sum(p.numel() for p in model.parameters()), "steps": last.get("step"),
               "minutes": round(training_minutes(last), 2) if last else None,
               "best_step": _best_step(model_dir), "iters": iters, "samples": samples, "scores": {}}
     for label, keywords in splits.items():
@@ -95,13 +109,17 @@ def table(results: dict[str, Any]) -> str:
     arm's learning curve (val / probe at every evaluation)."""
     arms = results["arms"]
     labels = list(arms[0]["scores"])
-    base = arms[0]["train"]
-    head = ("| run | changes against the first | steps (train min) | best at step | "
-            + " | ".join(labels) + " |\n|---|---|---|---|" + "---|" * len(labels) + "\n")
+    base = arms[0]
+    several = any(arm.get("model") != base.get("model") for arm in arms)  # then parameters and iterations differ
+    extra = " parameters | iterations read |" if several else ""
+    head = (f"| run | changes against the first |{extra} steps (train min) | best at step | "
+            + " | ".join(labels) + " |\n|---|---|" + "---|" * (2 * several) + "---|---|" + "---|" * len(labels) + "\n")
     rows = []
     for arm in arms:
         scores = " | ".join(f"{arm['scores'][label]:.1%}" for label in labels)
-        rows.append(f"| `{arm['ref']}` | {changes(base, arm['train'])} | {arm['steps']:,} ({arm['minutes']:.1f}) | "
+        cells = f" {arm['parameters']:,} | {arm['iters']} |" if several else ""
+        rows.append(f"| `{arm['ref']}` | {changes(base['train'], arm['train'], base.get('model'), arm.get('model'))} |"
+                    f"{cells} {arm['steps']:,} ({arm['minutes']:.1f}) | "
                     f"{arm['best_step'] if arm['best_step'] is not None else '-'} | {scores} |")
     iters, samples = arms[0]["iters"], arms[0]["samples"]
     read = sorted({p.get("at", iters) for arm in arms for p in arm["curve"]})
@@ -111,6 +129,7 @@ def table(results: dict[str, Any]) -> str:
         points = "; ".join(f"{p['minutes']:.0f} min, {p['step']:,}: {p.get('val', float('nan')):.1%} / "
                            f"{p.get('probe', float('nan')):.1%}" for p in arm["curve"])
         curves.append(f"- `{arm['ref']}`: {points}")
-    note = (f"\n\nExact match at {iters} iterations on {samples:,} items of each split (seed 1 samples; the "
+    at = "each arm's iterations read" if several else f"{iters} iterations"
+    note = (f"\n\nExact match at {at} on {samples:,} items of each split (seed 1 samples; the "
             "runs chose their best model on seed 0 samples).")
     return head + "\n".join(rows) + note + "\n" + "\n".join(curves)

@@ -27,7 +27,7 @@ from ..names import FLAGSHIPS, TASKS
 from .recipe import TrainConfig, paper_recipe
 
 __all__ = ["FIXED_STEP_RECIPES", "FLAGSHIPS", "TAGGED_RECIPES", "TIMED_RECIPES", "VARIANTS", "compare_weights",
-           "curve_configs", "finished", "heads_for", "timed_run_dir", "train_fixed_step", "train_timed", "zoo_names"]
+           "curve_configs", "finished", "heads_for", "tagged_name", "timed_run_dir", "train_fixed_step", "train_timed", "zoo_names"]
 
 # The variants the zoo bundles for every task (the grid bundles more: loopzoo.train.grid).
 VARIANTS = ("internal-recall-outernorm", "recall-outernorm", "no-recall-outernorm", "internal-recall-prenorm")
@@ -74,6 +74,11 @@ FINE_TUNE = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=200, eval_samples=200, i
 LICHESS_FT = dict(lr=3e-4, warmup_epochs=0.1, eval_iters=100, eval_samples=500, init_from="chess-internal-recall-outernorm",
                   task_options={"source": "lichess+stockfish"}, probe={"split": "test", "source": "lichess"})
 PUBLIC_MIX = {**FINE_TUNE, "task_options": {"source": "generated+forum-hardest"}}
+# From scratch on the generated and Lichess train splits (val: both, half each; the probe: the Lichess
+# test split), at the timed recipe's rate; the untied baseline runs once (as in the grid, loopzoo.train.grid)
+CHESS_SCRATCH = dict(warmup_steps=200, eval_samples=200, task_options={"source": "generated+lichess"},
+                     probe={"split": "test", "source": "lichess"})
+UNTIED = dict(max_iters=1, eval_iters=1)
 AB_ARMS = {"base": {}, "warmup": {"warmup_steps": 200}, "ema": {"ema": 0.995}, "seg2": {"segments": 2}}
 TAGGED_RECIPES = {
     "public": dict(task="sudoku", train=FINE_TUNE),
@@ -83,6 +88,11 @@ TAGGED_RECIPES = {
     # fine-tuned at ``public``'s rate on the generated and forum-hardest train splits (val: both, half
     # each; the probe: the forum-hardest hard split); each arm changes one thing against ``ab-base``
     **{f"ab-{arm}": dict(task="sudoku", train={**PUBLIC_MIX, **change}) for arm, change in AB_ARMS.items()},
+    # issue 36 item 4, the long run: the flagship trained on the generated set and both public lists
+    # (val: the generated and public val splits, half each; the probe: a seed-1 sample of the public
+    # hard split, as the recipe tables score), warmup in steps (the A/B's choice)
+    "public-long": dict(task="sudoku", train={**FINE_TUNE, "warmup_steps": 200, "task_options": {"source": "generated+public"},
+                                               "probe": {"split": "test", "source": "public", "seed": 1}}),
     # the chess flagship fine-tuned on real Lichess puzzles and Stockfish-labelled positions (val: the
     # Lichess val split; the probe: 500 of the Lichess test split; test: the generated hard split)
     "lichess": dict(task="chess", train=LICHESS_FT),
@@ -90,6 +100,14 @@ TAGGED_RECIPES = {
     # puzzles with the labelled positions, both with a warmup in steps
     "ab-lichess": dict(task="chess", train={**LICHESS_FT, "warmup_steps": 200, "task_options": {"source": "lichess"}}),
     "ab-lichess-labels": dict(task="chess", train={**LICHESS_FT, "warmup_steps": 200}),
+    # issue 37's looped model against the untied 15-layer baseline at an equal CPU budget (the same
+    # minutes each), every arm from scratch on the same data: the looped flagship's recipe; the baseline
+    # at the same width (15x the parameters, about the compute of 15 iterations a pass); the baseline at
+    # about the looped model's parameters (width 36, one head: 241,670 against 249,538)
+    "vs-looped": dict(task="chess", name="chess-internal-recall-outernorm", train=CHESS_SCRATCH),
+    "vs-untied": dict(task="chess", name="chess-fixed15", train={**CHESS_SCRATCH, **UNTIED}),
+    "vs-untied-params": dict(task="chess", name="chess-fixed15", model=dict(width=36, heads=1),
+                             train={**CHESS_SCRATCH, **UNTIED}),
 }
 
 
@@ -114,15 +132,27 @@ def timed_recipe(task: str, tag: str | None = None) -> dict:
     recipe = TIMED_RECIPES[task]
     if tag is None:
         return recipe
-    if TAGGED_RECIPES[tag]["task"] != task:
-        raise ConfigError(f"--tag {tag} is a {TAGGED_RECIPES[tag]['task']} recipe, not one for {task}")
-    return {"model": recipe["model"], "train": {**recipe["train"], **TAGGED_RECIPES[tag]["train"]}}
+    tagged = TAGGED_RECIPES[tag]
+    if tagged["task"] != task:
+        raise ConfigError(f"--tag {tag} is a {tagged['task']} recipe, not one for {task}")
+    return {"model": {**recipe["model"], **tagged.get("model", {})}, "train": {**recipe["train"], **tagged["train"]}}
+
+
+def tagged_name(tag: str, name: str | None = None) -> str | None:
+    """The name a tagged recipe trains where it names one (else ``name``); ConfigError where ``name``
+    is another: such a recipe (e.g. the untied baseline's) fits no other model."""
+    wanted = TAGGED_RECIPES[tag].get("name")
+    if wanted is not None and name is not None and name != wanted:
+        raise ConfigError(f"--tag {tag} trains {wanted}, not {name}")
+    return wanted or name
 
 
 def timed_configs(name: str, tag: str | None = None, **model_overrides) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs a new timed run of ``name`` starts with."""
     from .. import config_for
 
+    if tag is not None:
+        tagged_name(tag, name)
     task = _task(name)
     recipe = timed_recipe(task, tag)
     model_config = config_for(name, **{**recipe["model"], **model_overrides})

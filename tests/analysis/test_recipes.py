@@ -72,3 +72,22 @@ def test_an_arm_without_a_model_says_how_to_train_it(tmp_path):
 def test_every_split_an_arm_is_scored_on_loads(task, label):
     data = load_split(task, n=4, **recipes.SPLITS[task][label])
     assert len(data) == 4 and data.task.name == task
+
+
+def test_arms_of_other_models_add_parameters_and_an_untied_model_is_read_after_its_one_pass(tmp_path, prefix):
+    import loopzoo
+
+    untied = loopzoo.create("prefix-sums-fixed15", width=16, heads=1)
+    looped = recipes.score(_arm(tmp_path, prefix, "vs-looped"), 3, 10, SPLITS)
+    base = recipes.score(_arm(tmp_path, untied, "vs-untied", max_iters=1), 3, 10, SPLITS)
+    assert base["iters"] == 1 and looped["iters"] == 3
+    expected = accuracy_curve(untied, load_split("prefix-sums", n=10, **SPLITS["long"]), 1).at(1)
+    assert base["scores"]["long"] == pytest.approx(expected, abs=1e-4)
+    assert base["parameters"] == sum(p.numel() for p in untied.parameters())
+    text = recipes.table({"name": "prefix-sums-internal-recall-outernorm", "arms": [looped, base]})
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert "| parameters | iterations read |" in text and "each arm's iterations read" in text
+    assert "name 'prefix-sums-internal-recall-outernorm' -> 'prefix-sums-fixed15'" in rows[1]
+    assert "depth 1 -> 15" in rows[1] and f"| {base['parameters']:,} | 1 |" in rows[1]
+    same = recipes.table({"name": "x", "arms": [looped, looped]})
+    assert "parameters" not in same, "arms of one model keep the narrower table"

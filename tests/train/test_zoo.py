@@ -84,6 +84,24 @@ def test_tagged_recipes_change_the_timed_recipe_of_their_task_only(zoo):
         zoo.timed_configs("chess-internal-recall-outernorm", "mix")
 
 
+def test_a_tagged_recipe_that_names_its_model_trains_that_model_only(zoo):
+    model, train = zoo.timed_configs("chess-fixed15", "vs-untied-params")
+    assert (model.depth, model.width, model.heads, train.max_iters, train.eval_iters) == (15, 36, 1, 1, 1)
+    assert train.init_from is None and train.task_options == {"source": "generated+lichess"}
+    looped, _ = zoo.timed_configs("chess-internal-recall-outernorm", "vs-looped")
+    assert (looped.depth, looped.width) == (1, 128)
+    assert zoo.tagged_name("vs-untied") == "chess-fixed15" and zoo.tagged_name("ab-lichess") is None
+    with pytest.raises(ConfigError, match="--tag vs-untied trains chess-fixed15, not chess-internal-recall-outernorm"):
+        zoo.timed_configs("chess-internal-recall-outernorm", "vs-untied")
+
+
+@pytest.mark.parametrize("tag", sorted(zoo_module.TAGGED_RECIPES))
+def test_every_tagged_recipe_builds_its_configs(tag):
+    name = zoo_module.tagged_name(tag) or f"{zoo_module.TAGGED_RECIPES[tag]['task']}-internal-recall-outernorm"
+    model, train = zoo_module.timed_configs(name, tag)
+    assert model.task == zoo_module.TAGGED_RECIPES[tag]["task"] and train.lr > 0
+
+
 def test_the_sudoku_timed_recipe_is_the_one_bench_time_to_target_measures():
     recipe = zoo_module.TIMED_RECIPES["sudoku"]
     assert recipe["model"] == dict(width=128, heads=4)
