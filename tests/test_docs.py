@@ -38,7 +38,8 @@ BLOCKS = [(page, *block) for page in PAGES for block in docs_tables.blocks(page.
 def test_the_results_tables_are_generated():
     found = {(page.relative_to(ROOT).as_posix(), name) for page, name, _, _ in BLOCKS}
     for name in ("zoo-all", "zoo-flagships", "training-throughput", "inference-speed", "inference-speed-w256",
-                 "verify-flagships", "breadth-sudoku", "breadth-chess", "sudoku-difficulty", "lichess-flagship"):
+                 "verify-flagships", "breadth-sudoku", "breadth-sudoku-public", "breadth-chess", "sudoku-difficulty",
+                 "lichess-flagship", "chess-recipes", "sudoku-recipes"):
         assert (docs_tables.TABLES[name].page, name) in found, name
 
 
