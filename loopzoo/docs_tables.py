@@ -68,8 +68,12 @@ TABLES: dict[str, Table] = {
                             "analysis.recipes:table"),
     "chess-recipes": Table("docs/chess-data.md", "scripts/compare_recipes.py chess-internal-recall-outernorm --write",
                            "analysis.recipes:table"),
+    "sudoku-public-long": Table("docs/sudoku-data.md", "scripts/compare_recipes.py sudoku-internal-recall-outernorm "
+                                "--tags public-long --reference sudoku-internal-recall-outernorm --write sudoku-public-long",
+                                "analysis.recipes:table"),
     "chess-looped-untied": Table("docs/chess-data.md", "scripts/compare_recipes.py chess-internal-recall-outernorm "
-                                 "--tags vs-looped vs-untied vs-untied-params --iters 100 --samples 2000 --write chess-looped-untied",
+                                 "--tags vs-looped vs-untied vs-untied-params --reference chess-internal-recall-outernorm --iters 100 "
+                                 "--samples 2000 --write chess-looped-untied",
                                  "analysis.recipes:table"),
     "sudoku-difficulty": Table("docs/sudoku-data.md", "scripts/sudoku_difficulty.py --write",
                                "data.sudoku_public:difficulty_table"),

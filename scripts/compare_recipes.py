@@ -15,7 +15,7 @@ then score them (the first tag is the base the others are compared with):
     python scripts/compare_recipes.py sudoku-internal-recall-outernorm --tags ab-base ab-warmup --write
     python scripts/compare_recipes.py chess-internal-recall-outernorm --tags ab-lichess ab-lichess-labels --samples 2000 --write
     python scripts/compare_recipes.py chess-internal-recall-outernorm --tags vs-looped vs-untied vs-untied-params \\
-        --iters 100 --samples 2000 --write chess-looped-untied
+        --reference chess-internal-recall-outernorm --iters 100 --samples 2000 --write chess-looped-untied
 
 A tag that names its model (``vs-untied``: the untied baseline) is read from that model's run folder
 (``runs/chess-fixed15.vs-untied``), and the table then adds each arm's parameters and the iterations it is
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=500, help="items of each split (default 500)")
     p.add_argument("--write", nargs="?", const="", metavar="TABLE",
                    help="save docs/results/TABLE.json (default TASK-recipes) and render its table in the docs")
+    p.add_argument("--reference", metavar="MODEL", help="also score this model (a zoo name or a folder, e.g. the bundled "
+                   "flagship the arms started from) on the same samples, as a row of its own")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     table = args.write or f"{config_for(args.name).task}-recipes"
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     arms = [recipes.score(RunDir(timed_run_dir(name, tag=tag)), args.iters, args.samples, progress=not args.quiet)
             for name, tag in zip(names, args.tags)]
     results = {"name": args.name, "arms": arms}
+    if args.reference:
+        results["reference"] = recipes.score_reference(args.reference, args.iters, args.samples, progress=not args.quiet)
     print(recipes.table(results))
     if args.write is not None:
         print(docs_tables.publish(table, docs_tables.stamp(results, sys.argv)))

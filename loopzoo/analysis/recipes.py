@@ -71,30 +71,45 @@ def score(run: RunDir, iters: int, samples: int, splits: dict[str, dict[str, Any
     A model of several untied layers is read after its one pass, as it was trained (``iters`` is a
     looped model's)."""
     import loopzoo
-    from ..data import load_split
     from ..errors import CheckpointError
-    from ..evaluate import accuracy_curve
 
     model_dir = run.model_dir()
     if model_dir is None:
         raise CheckpointError(f"{run.path} has no best model yet: train the arm first "
                               f"(scripts/train_zoo.py {run.name} --tag {run.tag} --minutes M --no-bundle)")
-    model = loopzoo.load(model_dir)
-    task = model.config.task
-    iters = iters if model.config.depth == 1 else model.config.iters
-    splits = SPLITS[task] if splits is None else splits
     evals = run.evaluations(timed=True)
     last = evals[-1] if evals else {}
     saved = run.saved()
-    result = {"ref": run.ref, "train": saved["train"], "model": saved["model"],
-              "parameters": sum(p.numel() for p in model.parameters()), "steps": last.get("step"),
-              "minutes": round(training_minutes(last), 2) if last else None,
-              "best_step": _best_step(model_dir), "iters": iters, "samples": samples, "scores": {}}
-    for label, keywords in splits.items():
-        data = load_split(task, n=samples, **keywords)
-        result["scores"][label] = round(accuracy_curve(model, data, iters, progress=progress).at(iters), 4)
-    result["curve"] = curve(run, iters)
+    result = {"ref": run.ref, "train": saved["train"], "model": saved["model"], "steps": last.get("step"),
+              "minutes": round(training_minutes(last), 2) if last else None, "best_step": _best_step(model_dir),
+              **_scores(loopzoo.load(model_dir), iters, samples, splits, progress)}
+    result["curve"] = curve(run, result["iters"])
     return result
+
+
+def score_reference(name: str, iters: int, samples: int, splits: dict[str, dict[str, Any]] | None = None,
+                    progress: bool = False) -> dict[str, Any]:
+    """A model the arms are measured against (e.g. the bundled flagship they started from), scored as
+    :func:`score` scores an arm: ``name`` is anything :func:`loopzoo.load` takes."""
+    import loopzoo
+
+    model = loopzoo.load(name)
+    return {"ref": name, "model": model.config.to_dict(), **_scores(model, iters, samples, splits, progress)}
+
+
+def _scores(model, iters: int, samples: int, splits: dict[str, dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
+    """Parameters, the iterations read and exact match on each split (a model of untied layers: after
+    its one pass, as it was trained)."""
+    from ..data import load_split
+    from ..evaluate import accuracy_curve
+
+    task = model.config.task
+    iters = iters if model.config.depth == 1 else model.config.iters
+    splits = SPLITS[task] if splits is None else splits
+    scores = {label: round(accuracy_curve(model, load_split(task, n=samples, **keywords), iters,
+                                          progress=progress).at(iters), 4) for label, keywords in splits.items()}
+    return {"parameters": sum(p.numel() for p in model.parameters()), "iters": iters, "samples": samples,
+            "scores": scores}
 
 
 def _best_step(model_dir) -> int | None:
@@ -105,8 +120,9 @@ def _best_step(model_dir) -> int | None:
 
 
 def table(results: dict[str, Any]) -> str:
-    """Markdown: one row per arm (what it changes, steps, minutes, each split's exact match), then each
-    arm's learning curve (val / probe at every evaluation)."""
+    """Markdown: one row per arm (what it changes, steps, minutes, each split's exact match) and one for
+    ``results["reference"]`` where there is one (:func:`score_reference`), then each arm's learning curve
+    (val / probe at every evaluation)."""
     arms = results["arms"]
     labels = list(arms[0]["scores"])
     base = arms[0]
@@ -121,6 +137,11 @@ def table(results: dict[str, Any]) -> str:
         rows.append(f"| `{arm['ref']}` | {changes(base['train'], arm['train'], base.get('model'), arm.get('model'))} |"
                     f"{cells} {arm['steps']:,} ({arm['minutes']:.1f}) | "
                     f"{arm['best_step'] if arm['best_step'] is not None else '-'} | {scores} |")
+    reference = results.get("reference")
+    if reference is not None:
+        scores = " | ".join(f"{reference['scores'][label]:.1%}" for label in labels)
+        cells = f" {reference['parameters']:,} | {reference['iters']} |" if several else ""
+        rows.append(f"| `{reference['ref']}` | the reference, not trained here |{cells} - | - | {scores} |")
     iters, samples = arms[0]["iters"], arms[0]["samples"]
     read = sorted({p.get("at", iters) for arm in arms for p in arm["curve"]})
     curves = ["", f"Learning curves (the runs' own evaluations, {', '.join(map(str, read))} iterations: val / probe, "

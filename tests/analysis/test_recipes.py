@@ -91,3 +91,14 @@ def test_arms_of_other_models_add_parameters_and_an_untied_model_is_read_after_i
     assert "depth 1 -> 15" in rows[1] and f"| {base['parameters']:,} | 1 |" in rows[1]
     same = recipes.table({"name": "x", "arms": [looped, looped]})
     assert "parameters" not in same, "arms of one model keep the narrower table"
+
+
+def test_a_reference_model_is_scored_on_the_same_samples_and_shown_as_a_row_of_its_own(tmp_path, prefix):
+    folder = tmp_path / "reference"
+    checkpoint.save(prefix, folder)
+    reference = recipes.score_reference(str(folder), 3, 10, SPLITS)
+    arm = recipes.score(_arm(tmp_path, prefix, "ab-base"), 3, 10, SPLITS)
+    assert reference["scores"] == arm["scores"] and reference["iters"] == 3, "the same weights score the same"
+    text = recipes.table({"name": "x", "arms": [arm], "reference": reference})
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{folder}`"))
+    assert "the reference, not trained here | - | - |" in row and text.count("- `") == 1, "no curve for the reference"
