@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     table = args.write or f"{config_for(args.name).task}-recipes"
-    if args.write is not None and docs_tables.TABLES.get(table, None) is None:
-        p.error(f"--write {table}: no such table; recipe tables: "
-                f"{', '.join(n for n, t in docs_tables.TABLES.items() if t.render == 'analysis.recipes:table')}")
+    recipe_tables = [n for n, t in docs_tables.TABLES.items() if t.render == "analysis.recipes:table"]
+    if args.write is not None and table not in recipe_tables:
+        p.error(f"--write {table}: not a recipe table; recipe tables: {', '.join(recipe_tables)}")
     unknown = [tag for tag in args.tags if tag not in TAGGED_RECIPES]
     if unknown:
         p.error(f"unknown tag(s) {', '.join(unknown)}; choose from {', '.join(sorted(TAGGED_RECIPES))}")

@@ -49,6 +49,7 @@ import torch
 
 import loopzoo
 from loopzoo import benchmarks, bundle
+from loopzoo.errors import ConfigError
 from loopzoo.hardware import default_threads
 from loopzoo.train import zoo
 from loopzoo.train.trainer import TrainingStopped
@@ -133,8 +134,12 @@ def main() -> None:
     names = args.names or zoo.zoo_names()
     for name in names:
         loopzoo.config_for(name)  # unknown names fail before any work
-        if args.tag is not None and loopzoo.config_for(name).task != zoo.TAGGED_RECIPES[args.tag]["task"]:
-            parser.error(f"--tag {args.tag} is a {zoo.TAGGED_RECIPES[args.tag]['task']} recipe, not one for {name}")
+        if args.tag is not None:  # the task and, where the recipe names one, the model must fit the tag
+            try:
+                zoo.timed_recipe(loopzoo.config_for(name).task, args.tag)
+                zoo.tagged_name(args.tag, name)
+            except ConfigError as exc:
+                parser.error(str(exc))
         if args.remeasure:
             bundle.remeasure(name)
             continue
